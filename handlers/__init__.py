@@ -1,0 +1,18 @@
+"""aiogram routers: thin adapters from Telegram updates to the domain services in `bot/`.
+
+Each module exposes `build()`, a fresh router with its handlers registered in match order, so several
+dispatchers (tests, benchmarks, instances) never share router objects.
+"""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+
+def build_router() -> Router:
+    """All routers in match order: global commands, then the flows, then the catch-all fallback."""
+    from handlers import common, errors, onboarding
+
+    root = Router(name="root")
+    root.include_routers(errors.build(), common.build(), onboarding.build(), common.build_fallback())
+    return root

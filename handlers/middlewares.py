@@ -1,0 +1,70 @@
+"""Middlewares: one database session per update, and the user's translator.
+
+The session is committed in exactly one place, here, together with marking the update handled in the
+inbox, so an update's effects and its "done" mark land atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.fsm.context import FSMContext
+from aiogram.types import TelegramObject, Update, User
+
+from bot.i18n import Catalog
+from storage import inbox, reporters
+from storage.db import Database, current_session
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class DbSessionMiddleware(BaseMiddleware):
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        async with self.db.sessions() as session:
+            token = current_session.set(session)
+            try:
+                data["session"] = session
+                result = await handler(event, data)
+                if isinstance(event, Update):
+                    await inbox.mark_done(session, event.update_id)
+                await session.commit()
+                return result
+            except BaseException:
+                await session.rollback()
+                raise
+            finally:
+                current_session.reset(token)
+
+
+class I18nMiddleware(BaseMiddleware):
+    """Picks the language: the reporter's saved choice, then the conversation's, then Telegram's."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        locale = await self._locale(data)
+        data["locale"] = locale
+        data["i18n"] = self.catalog.translator(locale)
+        return await handler(event, data)
+
+    async def _locale(self, data: dict[str, Any]) -> str:
+        user: User | None = data.get("event_from_user")
+        if user is None:
+            return self.catalog.default
+        profile = await reporters.get(data["session"], user.id)
+        if profile is not None and profile.locale:
+            return profile.locale
+        state: FSMContext | None = data.get("state")
+        if state is not None:
+            chosen = (await state.get_data()).get("locale")
+            if chosen:
+                return str(chosen)
+        if user.language_code and user.language_code.startswith("en"):
+            return "en"
+        return self.catalog.default

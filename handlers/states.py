@@ -1,0 +1,8 @@
+"""Conversation states. Names are stored in the database, so renaming one strands live conversations."""
+
+from aiogram.fsm.state import State, StatesGroup
+
+
+class Onboarding(StatesGroup):
+    consent = State()
+    school = State()

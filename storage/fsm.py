@@ -1,0 +1,92 @@
+"""aiogram FSM storage in the database, so a restart in the middle of a report resumes it.
+
+Writes go through the update's own session when there is one (`storage.db.current_session`), so a
+handler's domain changes and its conversation step commit or roll back together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from aiogram.fsm.state import State
+from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType, StorageKey
+from sqlalchemy import delete, select
+
+from storage.db import Database
+from storage.models import FsmRecord, utcnow
+
+
+def _state_name(state: StateType) -> str | None:
+    return state.state if isinstance(state, State) else state
+
+
+class SqlStorage(BaseStorage):
+    """One row per key holding the state name and the JSON data dict."""
+
+    def __init__(self, db: Database, key_builder: KeyBuilder | None = None) -> None:
+        self.db = db
+        self.key_builder = key_builder or DefaultKeyBuilder()
+
+    async def _row(self, session: Any, key: str) -> FsmRecord | None:
+        return await session.get(FsmRecord, key)
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        name = _state_name(state)
+        async with self.db.current_or_new() as session:
+            record = await self._row(session, self.key_builder.build(key))
+            if record is None:
+                if name is None:
+                    return
+                session.add(FsmRecord(key=self.key_builder.build(key), state=name, data={}))
+            else:
+                record.state, record.updated_at = name, utcnow()
+                await self._drop_if_empty(session, record)
+            await session.flush()
+
+    @staticmethod
+    async def _drop_if_empty(session: Any, record: FsmRecord) -> None:
+        """A cleared conversation leaves no row behind: nothing is kept about a person without need."""
+        if record.state is None and not record.data:
+            await session.delete(record)
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        async with self.db.current_or_new() as session:
+            record = await self._row(session, self.key_builder.build(key))
+            return record.state if record else None
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        async with self.db.current_or_new() as session:
+            record = await self._row(session, self.key_builder.build(key))
+            if record is None:
+                if not data:
+                    return
+                session.add(FsmRecord(key=self.key_builder.build(key), state=None, data=dict(data)))
+            else:
+                record.data, record.updated_at = dict(data), utcnow()
+                await self._drop_if_empty(session, record)
+            await session.flush()
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        async with self.db.current_or_new() as session:
+            record = await self._row(session, self.key_builder.build(key))
+            return dict(record.data) if record and record.data else {}
+
+    async def close(self) -> None:
+        """The database is owned by the application, which disposes of it."""
+
+
+async def forget(db: Database, key: str) -> None:
+    """Delete one conversation outright (privacy withdrawal)."""
+    async with db.current_or_new() as session:
+        await session.execute(delete(FsmRecord).where(FsmRecord.key == key))
+
+
+async def stale_records(db: Database, older_than: datetime, states_prefix: str) -> list[FsmRecord]:
+    """Conversations in a state under `states_prefix` untouched since `older_than` (abandoned drafts)."""
+    async with db.current_or_new() as session:
+        rows = await session.scalars(
+            select(FsmRecord).where(FsmRecord.updated_at < older_than, FsmRecord.state.like(f"{states_prefix}%"))
+        )
+        return list(rows)

@@ -1,0 +1,71 @@
+"""Unit lookups used while talking to reporters: deep-link tokens and accent-insensitive school search."""
+
+from __future__ import annotations
+
+import difflib
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.text import fold
+from storage.models import Unit
+
+SCHOOL = "school"
+
+
+async def by_id(session: AsyncSession, unit_id: int) -> Unit | None:
+    return await session.get(Unit, unit_id)
+
+
+async def by_code(session: AsyncSession, code: str) -> Unit | None:
+    return await session.scalar(select(Unit).where(Unit.code == code))
+
+
+async def school_by_token(session: AsyncSession, token: str) -> Unit | None:
+    return await session.scalar(select(Unit).where(Unit.public_token == token, Unit.kind == SCHOOL))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def search_schools(session: AsyncSession, query: str, limit: int = 8) -> list[Unit]:
+    """Schools whose folded name contains every word of the folded query; typo-tolerant fallback.
+
+    "thcs ngoc son" finds "THCS Ngọc Sơn"; "ngoc son" alone finds it too. When no name contains all
+    the words, the closest names by similarity are offered instead of a dead end.
+    """
+    words = fold(query).split()
+    if not words:
+        return []
+    conditions = [Unit.name_folded.like(f"%{_escape_like(word)}%", escape="\\") for word in words]
+    rows = list(
+        await session.scalars(
+            select(Unit).where(Unit.kind == SCHOOL, and_(*conditions)).order_by(Unit.name).limit(limit)
+        )
+    )
+    if rows:
+        return rows
+    return await _closest_schools(session, " ".join(words), limit)
+
+
+async def _closest_schools(session: AsyncSession, folded: str, limit: int) -> list[Unit]:
+    names = dict((await session.execute(select(Unit.name_folded, Unit.id).where(Unit.kind == SCHOOL))).all())
+    close = difflib.get_close_matches(folded, list(names), n=limit, cutoff=0.75)
+    if not close:
+        return []
+    by_id_map = {u.id: u for u in await session.scalars(select(Unit).where(Unit.id.in_([names[n] for n in close])))}
+    return [by_id_map[names[n]] for n in close]
+
+
+async def ancestors(session: AsyncSession, unit: Unit) -> list[Unit]:
+    """The unit's chain upwards (school → district → province), nearest first, without the unit itself."""
+    chain: list[Unit] = []
+    parent_id = unit.parent_id
+    while parent_id is not None and len(chain) < 10:
+        parent = await session.get(Unit, parent_id)
+        if parent is None:
+            break
+        chain.append(parent)
+        parent_id = parent.parent_id
+    return chain

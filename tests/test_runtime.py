@@ -1,0 +1,71 @@
+"""The durable inbox: handled once, retried on failure, parked for an operator, resumed after a crash."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot import runtime
+from bot.runtime import InboxPoller
+from handlers.callbacks import ConsentCb
+from storage import inbox
+from storage.models import InboxUpdate
+from tests.factories import make_tree
+
+
+async def _rows(db) -> list[InboxUpdate]:  # type: ignore[no-untyped-def]
+    async with db.session() as session:
+        return list(await session.scalars(select(InboxUpdate).order_by(InboxUpdate.update_id)))
+
+
+async def test_handled_updates_are_marked_done(harness, db):
+    await harness.send(harness.user(), "/start")
+    rows = await _rows(db)
+    assert [(r.status, r.attempts) for r in rows] == [("done", 0)]
+
+
+async def test_a_failing_handler_is_retried_then_parked_and_the_user_told_once(harness, db, monkeypatch):
+    monkeypatch.setattr(runtime, "RETRY_DELAY", 0)
+    await make_tree(db)
+    parent = harness.user()
+    await harness.send(parent, "/start")
+    await harness.press(parent, ConsentCb(action="agree").pack())
+
+    async def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr("storage.units.search_schools", broken)
+    calls = await harness.send(parent, "ngoc son")
+    apology = "Xin lỗi, đã có lỗi khi xử lý yêu cầu của Anh/Chị. Xin Anh/Chị thử lại sau ít phút."
+    assert harness.texts(calls) == [apology]
+    last = (await _rows(db))[-1]
+    assert (last.status, last.attempts) == ("failed", runtime.MAX_ATTEMPTS)
+    assert "database went away" in (last.last_error or "")
+
+    async with db.session() as session:
+        assert await inbox.requeue(session, [last.update_id]) == 1
+    monkeypatch.undo()
+    poller = InboxPoller(harness.bot, db, harness.processor)
+    assert await poller.recover() == 1
+    await harness.processor.wait_idle()
+    assert (await _rows(db))[-1].status == "done"
+
+
+async def test_pending_updates_from_a_crashed_run_are_resumed_in_order(harness, db):
+    parent = harness.user()
+    updates = [harness.message_update(parent, "/start"), harness.message_update(parent, "/help")]
+    async with db.session() as session:
+        fresh = await inbox.store(session, [u.model_dump(mode="json", exclude_none=True, by_alias=True)
+                                            for u in updates])
+        assert await inbox.store(session, [updates[0].model_dump(mode="json", by_alias=True)]) == []
+    assert fresh == [u.update_id for u in updates]
+    poller = InboxPoller(harness.bot, db, harness.processor)
+    assert await poller.recover() == 2
+    await harness.processor.wait_idle()
+    texts = harness.texts(harness.requests)
+    assert "91/2025/QH15" in texts[1] and "Hướng dẫn sử dụng" in texts[-1]
+    assert {r.status for r in await _rows(db)} == {"done"}
+
+
+def test_chat_key_groups_a_users_updates(harness):
+    user = harness.user(77)
+    assert runtime.chat_key(harness.message_update(user, "hi")) == "c77"
