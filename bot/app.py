@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -16,16 +17,21 @@ from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 
+from bot.housekeeping import expire_drafts
 from bot.i18n import Catalog, load_catalog
+from bot.ratelimit import SlidingWindow
 from bot.runtime import InboxPoller, UpdateProcessor
 from bot.settings import Settings
 from handlers import build_router
-from handlers.middlewares import DbSessionMiddleware, I18nMiddleware
+from handlers.keyboards import reporter_menu
+from handlers.middlewares import DbSessionMiddleware, FloodMiddleware, I18nMiddleware
 from storage.db import Database
 from storage.fsm import SqlStorage
 from storage.migrate import upgrade_async
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
+HOUSEKEEPING_SECONDS = 300
 COMMANDS = ("start", "report", "mycases", "help", "language", "privacy", "cancel")
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 
@@ -44,6 +50,7 @@ def make_dispatcher(db: Database, catalog: Catalog, settings: Settings,
     )
     dp.update.outer_middleware(DbSessionMiddleware(db))
     dp.update.outer_middleware(I18nMiddleware(catalog))
+    dp.update.outer_middleware(FloodMiddleware(SlidingWindow(settings.flood_messages, settings.flood_window_seconds)))
     dp["db"], dp["catalog"], dp["settings"] = db, catalog, settings
     dp.include_router(build_router())
     return dp
@@ -80,6 +87,23 @@ class App:
         poller = InboxPoller(bot, db, processor, timeout=settings.polling_timeout, allowed_updates=ALLOWED_UPDATES)
         return cls(settings, db, bot, dp, processor, poller)
 
+    async def _notify_expired(self, chat_id: int, locale: str | None) -> None:
+        i18n = self.dp["catalog"].translator(locale)
+        await self.bot.send_message(chat_id, i18n.t("draft-expired", hours=f"{self.settings.draft_ttl_hours:g}"),
+                                    reply_markup=reporter_menu(i18n))
+
+    async def housekeeping(self, interval: float = HOUSEKEEPING_SECONDS) -> None:
+        """Chores on a timer; state lives in the database, so a restart loses nothing but a tick."""
+        ttl = timedelta(hours=self.settings.draft_ttl_hours)
+        while True:
+            try:
+                expired = await expire_drafts(self.db, utcnow(), ttl, self._notify_expired)
+                if expired:
+                    log.info("discarded %d unfinished report(s)", expired)
+            except Exception:
+                log.exception("housekeeping failed; will retry")
+            await asyncio.sleep(interval)
+
     async def run(self) -> None:
         """Poll until SIGINT/SIGTERM, then finish the updates in hand and close cleanly."""
         loop = asyncio.get_running_loop()
@@ -89,7 +113,9 @@ class App:
             me = await self.bot.get_me()
             log.info("bot @%s started: long polling, database %s", me.username, self.db.dialect)
             await register_commands(self.bot, self.dp["catalog"])
+            chores = asyncio.create_task(self.housekeeping(), name="housekeeping")
             await self.poller.run()
+            chores.cancel()
             log.info("stopping: finishing updates in hand")
             await asyncio.wait_for(self.processor.wait_idle(), timeout=30)
         finally:

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime, time
 from pathlib import Path
 
 from bot.logs import setup_logging
@@ -38,7 +39,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     link = commands.add_parser("link", help="print the reporters' deep link of a school")
     link.add_argument("--unit", required=True, help="school code")
+
+    case_cmd = commands.add_parser("cases", help="work with cases")
+    case_cmds = case_cmd.add_subparsers(dest="cases_command", required=True, metavar="ACTION")
+    export = case_cmds.add_parser("export", help="export cases as JSON or CSV")
+    export.add_argument("--format", choices=("json", "csv"), default="json")
+    export.add_argument("--unit", help="only this unit and the units below it")
+    export.add_argument("--since", type=_date, help="only cases created on or after this date (YYYY-MM-DD)")
+    export.add_argument("--output", type=Path, help="write to this file instead of standard output")
+    export.add_argument("--include-reporter", action="store_true",
+                        help="include the reporter's Telegram id and shared contact (personal data!)")
+
+    inbox_cmd = commands.add_parser("inbox", help="updates whose handling failed repeatedly")
+    inbox_cmds = inbox_cmd.add_subparsers(dest="inbox_command", required=True, metavar="ACTION")
+    inbox_cmds.add_parser("list", help="list failed updates")
+    replay = inbox_cmds.add_parser("replay", help="queue failed updates again (handled at the next `run`)")
+    replay.add_argument("update_ids", nargs="*", type=int, help="update ids (default: all failed)")
     return parser
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -61,6 +85,7 @@ def _secrets(settings: Settings) -> list[str]:
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     handlers: dict[str, Callable[[argparse.Namespace, Settings], Awaitable[int]]] = {
         "run": _run, "migrate": _migrate, "directory": _directory, "invite": _invite, "link": _link,
+        "cases": _cases, "inbox": _inbox,
     }
     return await handlers[args.command](args, settings)
 
@@ -162,4 +187,55 @@ async def _link(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_FAILED
     print(f"Reporters' link for {unit.code} ({unit.name}):")
     print(deeplinks.school_link(await _bot_username(settings), unit.public_token))
+    return 0
+
+
+async def _open_db(settings: Settings):  # type: ignore[no-untyped-def]
+    from storage.db import Database
+    from storage.migrate import upgrade_async
+
+    await upgrade_async(settings.database_url)
+    return Database(settings.database_url)
+
+
+async def _cases(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import export
+
+    db = await _open_db(settings)
+    since = datetime.combine(args.since, time.min, tzinfo=settings.tz) if args.since else None
+    try:
+        records = await export.collect(db, unit_code=args.unit, since=since, tz=settings.tz,
+                                       include_reporter=args.include_reporter)
+    except export.ExportError as exc:
+        print(f"Cannot export: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        await db.dispose()
+    text = export.to_json(records) if args.format == "json" else export.to_csv(records)
+    if args.output is None:
+        sys.stdout.write(text + ("\n" if text and not text.endswith("\n") else ""))
+    else:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"Exported {len(records)} case(s) to {args.output}.", file=sys.stderr)
+    return 0
+
+
+async def _inbox(args: argparse.Namespace, settings: Settings) -> int:
+    from storage import inbox
+
+    db = await _open_db(settings)
+    try:
+        async with db.session() as session:
+            if args.inbox_command == "list":
+                rows = await inbox.failed(session)
+                for row in rows:
+                    print(f"{row.update_id}\t{row.attempts} attempt(s)\t{row.received_at:%Y-%m-%d %H:%M}\t"
+                          f"{(row.last_error or '')[:120]}")
+                print(f"{len(rows)} failed update(s).")
+                return 0
+            ids = args.update_ids or [row.update_id for row in await inbox.failed(session, limit=100_000)]
+            count = await inbox.requeue(session, ids)
+    finally:
+        await db.dispose()
+    print(f"Queued {count} update(s) again; they are handled at the next start of `run`.")
     return 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import reporters
+from storage import cases, reporters
 from storage.models import Reporter, utcnow
 
 CONSENT_VERSION = "2026-01"
@@ -35,4 +35,5 @@ async def agree(
 
 async def withdraw(session: AsyncSession, user_id: int) -> None:
     """Forget the reporter's profile; cases they already filed keep no link to their identity."""
+    await cases.forget_reporter(session, user_id)
     await reporters.delete_profile(session, user_id)

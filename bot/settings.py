@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     draft_ttl_hours: float = Field(default=24, gt=0)
     leak_threshold: int = Field(default=50, ge=1)
     polling_timeout: int = Field(default=25, ge=0, le=50)
+    flood_messages: int = Field(default=30, ge=1)
+    flood_window_seconds: float = Field(default=20, gt=0)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -10,9 +10,18 @@ from aiogram import Router
 
 
 def build_router() -> Router:
-    """All routers in match order: global commands, then the flows, then the catch-all fallback."""
-    from handlers import common, errors, onboarding
+    """All routers in match order: global commands, the reporter's flows, then the catch-all fallback."""
+    from handlers import common, errors, evidence, intake, mycases, onboarding, summary
 
     root = Router(name="root")
-    root.include_routers(errors.build(), common.build(), onboarding.build(), common.build_fallback())
+    root.include_routers(
+        errors.build(),
+        common.build(),
+        mycases.build(),
+        intake.build(),
+        evidence.build(),
+        summary.build(),
+        onboarding.build(),
+        common.build_fallback(),
+    )
     return root

@@ -16,3 +16,50 @@ class SchoolCb(CallbackData, prefix="sc"):
 
 class LangCb(CallbackData, prefix="lg"):
     code: str
+
+
+class RoleCb(CallbackData, prefix="ir"):
+    role: str
+
+
+class TypeCb(CallbackData, prefix="it"):
+    type: str
+
+
+class AnswerCb(CallbackData, prefix="ia"):
+    """A choice pressed for question `q`; a press for another question than the current one is stale."""
+
+    q: str
+    v: str
+
+
+class NavCb(CallbackData, prefix="in"):
+    a: str  # back | skip | done | cancel
+    q: str = ""
+
+
+class EvidenceCb(CallbackData, prefix="ie"):
+    a: str  # done | none
+
+
+class AnonCb(CallbackData, prefix="iy"):
+    a: str  # anon | share
+
+
+class SummaryCb(CallbackData, prefix="is"):
+    """Summary actions; `d` is the draft id, so a second "confirm" finds the case the first created."""
+
+    a: str  # confirm | edit | evidence | identity | cancel | back
+    d: str
+
+
+class EditCb(CallbackData, prefix="ix"):
+    q: str
+
+
+class ResumeCb(CallbackData, prefix="iz"):
+    a: str  # continue | restart
+
+
+class MyCaseCb(CallbackData, prefix="mc"):
+    id: int

@@ -14,6 +14,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import TelegramObject, Update, User
 
 from bot.i18n import Catalog
+from bot.ratelimit import SlidingWindow
 from storage import inbox, reporters
 from storage.db import Database, current_session
 
@@ -68,3 +69,20 @@ class I18nMiddleware(BaseMiddleware):
         if user.language_code and user.language_code.startswith("en"):
             return "en"
         return self.catalog.default
+
+
+class FloodMiddleware(BaseMiddleware):
+    """Drops a user's messages beyond the flood limit with one polite warning; nothing else is blocked."""
+
+    def __init__(self, limiter: SlidingWindow) -> None:
+        self.limiter = limiter
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: User | None = data.get("event_from_user")
+        if user is None or not isinstance(event, Update) or event.message is None:
+            return await handler(event, data)
+        if self.limiter.hit(user.id):
+            return await handler(event, data)
+        if self.limiter.should_warn(user.id):
+            await event.message.answer(data["i18n"].t("flood-warning"))
+        return None

@@ -7,7 +7,6 @@ statements on both SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 
@@ -17,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Unit
 
 SCHOOL = "school"
-TOKEN_BYTES = 12  # token_urlsafe(12) is 16 characters of [A-Za-z0-9_-], 96 random bits
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +34,6 @@ class UpsertCounts:
     created: int
     updated: int
     unchanged: int
-
-
-def new_public_token() -> str:
-    """A random deep-link payload: unguessable, so a poster's QR code cannot be derived from a unit's code."""
-    return secrets.token_urlsafe(TOKEN_BYTES)
 
 
 async def all_units(session: AsyncSession) -> list[Unit]:
@@ -64,9 +57,11 @@ async def upsert_units(
     session: AsyncSession,
     specs: Sequence[UnitSpec],
     current: MutableMapping[str, Unit],
-    token: Callable[[], str] = new_public_token,
+    new_token: Callable[[], str],
 ) -> UpsertCounts:
     """Create or update `specs`, given parent-before-child, against `current` (all units by code).
+
+    A created unit gets `new_token()` as its public deep-link token.
 
     An existing unit is touched only when a value differs, so re-importing the same file issues no UPDATE
     and leaves `updated_at` alone. Its `public_token` is never written here: printed QR posters carry it.
@@ -78,7 +73,7 @@ async def upsert_units(
         parent_id = await _parent_id(session, spec, current)
         unit = current.get(spec.code)
         if unit is None:
-            unit = Unit(code=spec.code, public_token=token(), **_values(spec, parent_id))
+            unit = Unit(code=spec.code, public_token=new_token(), **_values(spec, parent_id))
             session.add(unit)
             current[spec.code] = unit
             created += 1

@@ -69,3 +69,16 @@ async def ancestors(session: AsyncSession, unit: Unit) -> list[Unit]:
         chain.append(parent)
         parent_id = parent.parent_id
     return chain
+
+
+async def subtree_ids(session: AsyncSession, unit_id: int) -> list[int]:
+    """The unit and everything below it (a district's export includes its schools), from one query."""
+    children: dict[int | None, list[int]] = {}
+    for child_id, parent_id in (await session.execute(select(Unit.id, Unit.parent_id))).tuples():
+        children.setdefault(parent_id, []).append(child_id)
+    found, stack = [], [unit_id]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        stack.extend(children.get(current, []))
+    return found

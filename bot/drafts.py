@@ -1,0 +1,70 @@
+"""A report being written: everything the reporter has answered so far, kept in the conversation state.
+
+It is plain JSON in the FSM storage (the database), so a restart resumes it from the same question,
+and nothing of it becomes a case until the reporter confirms.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+DRAFT_KEY = "draft"
+
+
+@dataclass
+class EvidenceItem:
+    """A photo, file, video, forwarded message or link; files are kept by their Telegram file id."""
+
+    kind: str  # photo | document | video | forward | link
+    file_id: str | None = None
+    file_unique_id: str | None = None
+    file_name: str | None = None
+    mime_type: str | None = None
+    size: int | None = None
+    media_group_id: str | None = None
+    text: str | None = None
+    origin: str | None = None
+    sha256: str | None = None
+    local_path: str | None = None
+
+
+@dataclass
+class Draft:
+    id: str
+    school_id: int
+    school_name: str
+    started_at: str
+    role: str | None = None
+    type: str | None = None
+    answers: dict[str, Any] = field(default_factory=dict)
+    current: str | None = None
+    selection: list[str] = field(default_factory=list)  # choices ticked so far on a multi-choice question
+    fails: int = 0
+    evidence: list[EvidenceItem] = field(default_factory=list)
+    anonymous: bool = True
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    editing: bool = False
+    advice_shown: list[str] = field(default_factory=list)
+
+    @classmethod
+    def new(cls, school_id: int, school_name: str, now: datetime, role: str | None = None) -> Draft:
+        return cls(id=secrets.token_hex(8), school_id=school_id, school_name=school_name, started_at=now.isoformat(),
+                   role=role)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Draft:
+        values = dict(data)
+        values["evidence"] = [EvidenceItem(**item) for item in values.get("evidence", [])]
+        known = cls.__dataclass_fields__
+        return cls(**{key: value for key, value in values.items() if key in known})
+
+    def forwarded_texts(self) -> list[str]:
+        """Texts the reporter forwarded or linked: scanned for phone numbers, accounts and links too."""
+        return [item.text for item in self.evidence if item.text]

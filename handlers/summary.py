@@ -1,0 +1,134 @@
+"""The summary before sending: every answer shown back, editable, then one confirm that makes one case."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import reports
+from bot.drafts import Draft
+from bot.i18n import Translator
+from bot.intake import advice_for
+from bot.intake.flows import get_question
+from bot.presenting import advice_block, draft_summary
+from bot.settings import Settings
+from handlers import intake_ui as ui
+from handlers import keyboards
+from handlers.callbacks import EditCb, SummaryCb
+from handlers.states import Intake
+from storage import cases
+from storage.models import utcnow
+
+
+async def show(message: Message, state: FSMContext, draft: Draft, i18n: Translator) -> None:
+    await ui.save(state, draft)
+    await state.set_state(Intake.summary)
+    await message.answer(draft_summary(draft, i18n),
+                         reply_markup=ui.summary_keyboard(draft, i18n))
+
+
+async def summary_action(query: CallbackQuery, callback_data: SummaryCb, session: AsyncSession, state: FSMContext,
+                         i18n: Translator, settings: Settings, locale: str) -> None:
+    message = query.message
+    if not isinstance(message, Message):
+        await query.answer()
+        return
+    draft = await ui.load(state)
+    if draft is None or draft.id != callback_data.d:
+        await _already_sent_or_stale(query, callback_data.d, session, i18n)
+        return
+    if callback_data.a == "confirm":
+        await _confirm(query, message, draft, session, state, i18n, settings, locale)
+        return
+    await query.answer()
+    await message.edit_reply_markup(reply_markup=None)
+    if callback_data.a == "edit":
+        await state.set_state(Intake.edit)
+        await message.answer(i18n.t("edit-ask"), reply_markup=ui.edit_keyboard(draft, i18n))
+    elif callback_data.a == "evidence":
+        from handlers import evidence
+
+        draft.editing = True
+        await evidence.ask_evidence(message, state, draft, i18n)
+    elif callback_data.a == "identity":
+        from handlers import evidence
+
+        await evidence.ask_identity(message, state, draft, i18n)
+    elif callback_data.a == "cancel":
+        await state.clear()
+        await message.answer(i18n.t("report-cancelled"), reply_markup=keyboards.reporter_menu(i18n))
+    else:
+        await show(message, state, draft, i18n)
+
+
+async def _already_sent_or_stale(query: CallbackQuery, draft_id: str, session: AsyncSession,
+                                 i18n: Translator) -> None:
+    """A second confirm (double tap, redelivery, old message): point at the case the first one made."""
+    case = await cases.by_submission(session, draft_id)
+    if case is not None and case.reporter_id == query.from_user.id:
+        await query.answer(i18n.plain("report-already-sent", code=case.code), show_alert=True)
+        return
+    await query.answer(i18n.plain("callback-stale"), show_alert=True)
+
+
+async def _confirm(query: CallbackQuery, message: Message, draft: Draft, session: AsyncSession, state: FSMContext,
+                   i18n: Translator, settings: Settings, locale: str) -> None:
+    now = utcnow()
+    if await reports.recent_count(session, query.from_user.id, now) >= settings.reports_per_hour:
+        await query.answer(i18n.plain("rate-limited", limit=str(settings.reports_per_hour)), show_alert=True)
+        return
+    try:
+        submitted = await reports.submit(session, draft, query.from_user.id, locale=locale, now=now, tz=settings.tz,
+                                         leak_threshold=settings.leak_threshold)
+    except reports.ReportError:
+        await query.answer()
+        await state.clear()
+        await message.answer(i18n.t("draft-lost"), reply_markup=keyboards.reporter_menu(i18n))
+        return
+    await query.answer()
+    await state.clear()
+    await message.edit_reply_markup(reply_markup=None)
+    case = submitted.case
+    advice = advice_for(case.incident_type, case.answers)
+    await message.answer(i18n.t("receipt", code=case.code, advice=advice_block(advice, i18n)),
+                         reply_markup=keyboards.reporter_menu(i18n))
+
+
+async def edit_pick(query: CallbackQuery, callback_data: EditCb, state: FSMContext, i18n: Translator) -> None:
+    draft = await ui.load(state)
+    if draft is None or draft.type is None or await state.get_state() != Intake.edit.state \
+            or not isinstance(query.message, Message):
+        await query.answer(i18n.plain("callback-stale"), show_alert=True)
+        return
+    try:
+        question = get_question(draft.type, callback_data.q)
+    except KeyError:
+        await query.answer(i18n.plain("callback-stale"), show_alert=True)
+        return
+    await query.answer()
+    await query.message.edit_reply_markup(reply_markup=None)
+    draft.editing = True
+    draft.answers.pop(question.key, None)
+    await ui.ask(query.message, state, draft, question, i18n)
+
+
+async def typed_on_summary(message: Message, state: FSMContext, i18n: Translator) -> None:
+    draft = await ui.load(state)
+    if draft is None:
+        await state.clear()
+        await message.answer(i18n.t("draft-lost"))
+        return
+    await message.answer(i18n.t("err-press-button"), reply_markup=ui.summary_keyboard(draft, i18n))
+
+
+def build() -> Router:
+    router = Router(name="summary")
+    router.message.filter(F.chat.type == "private")
+    router.callback_query.register(summary_action, SummaryCb.filter())
+    router.callback_query.register(edit_pick, EditCb.filter())
+    router.message.register(typed_on_summary, Intake.summary)
+    router.message.register(typed_on_summary, Intake.edit)
+    return router
+

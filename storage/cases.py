@@ -1,0 +1,106 @@
+"""Cases, their evidence, indicators and timeline."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Case, CaseCounter, CaseEvent, Evidence, Indicator, Unit
+
+
+async def next_sequence(session: AsyncSession, unit_id: int, year: int) -> int:
+    """The next number of the unit's case codes for `year`; the counter row's lock serialises writers."""
+    exists = await session.scalar(
+        select(CaseCounter.last_seq).where(CaseCounter.unit_id == unit_id, CaseCounter.year == year)
+    )
+    if exists is None:
+        await session.execute(insert(CaseCounter).values(unit_id=unit_id, year=year, last_seq=0))
+    result = await session.execute(
+        update(CaseCounter)
+        .where(CaseCounter.unit_id == unit_id, CaseCounter.year == year)
+        .values(last_seq=CaseCounter.last_seq + 1)
+        .returning(CaseCounter.last_seq)
+    )
+    return int(result.scalar_one())
+
+
+async def by_submission(session: AsyncSession, submission_key: str) -> Case | None:
+    return await session.scalar(select(Case).where(Case.submission_key == submission_key))
+
+
+async def by_code(session: AsyncSession, code: str) -> Case | None:
+    return await session.scalar(select(Case).where(Case.code == code.strip().upper()))
+
+
+async def add(session: AsyncSession, case: Case, evidence: Iterable[Evidence], indicators: Iterable[Indicator],
+              events: Iterable[CaseEvent]) -> Case:
+    session.add(case)
+    await session.flush()
+    for row in (*evidence, *indicators, *events):
+        row.case_id = case.id
+        session.add(row)
+    await session.flush()
+    return case
+
+
+async def count_since(session: AsyncSession, reporter_id: int, since: datetime) -> int:
+    return int(await session.scalar(
+        select(func.count()).select_from(Case).where(Case.reporter_id == reporter_id, Case.created_at >= since)
+    ) or 0)
+
+
+async def of_reporter(session: AsyncSession, reporter_id: int, limit: int = 20) -> list[Case]:
+    rows = await session.scalars(
+        select(Case).where(Case.reporter_id == reporter_id).order_by(Case.created_at.desc()).limit(limit)
+    )
+    return list(rows)
+
+
+async def timeline(session: AsyncSession, case_id: int, *, public_only: bool) -> list[CaseEvent]:
+    query = select(CaseEvent).where(CaseEvent.case_id == case_id)
+    if public_only:
+        query = query.where(CaseEvent.public)
+    return list(await session.scalars(query.order_by(CaseEvent.at, CaseEvent.id)))
+
+
+async def add_event(session: AsyncSession, case_id: int, kind: str, *, actor_id: int | None = None,
+                    actor_role: str | None = None, public: bool = False, data: dict[str, Any] | None = None,
+                    at: datetime | None = None) -> CaseEvent:
+    event = CaseEvent(case_id=case_id, kind=kind, actor_id=actor_id, actor_role=actor_role, public=public,
+                      data=data or {})
+    if at is not None:
+        event.at = at
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def forget_reporter(session: AsyncSession, reporter_id: int) -> None:
+    """Consent withdrawn: cases stay (the school must still act on them) but lose the person's identity."""
+    await session.execute(
+        update(Case).where(Case.reporter_id == reporter_id)
+        .values(reporter_id=None, contact_name=None, contact_phone=None, anonymous=True)
+    )
+
+
+async def for_export(session: AsyncSession, *, unit_ids: Sequence[int] | None, since: datetime | None
+                     ) -> list[tuple[Case, Unit]]:
+    query = select(Case, Unit).join(Unit, Unit.id == Case.unit_id).order_by(Case.created_at, Case.id)
+    if unit_ids is not None:
+        query = query.where(Case.unit_id.in_(unit_ids))
+    if since is not None:
+        query = query.where(Case.created_at >= since)
+    return [(case, unit) for case, unit in (await session.execute(query)).tuples()]
+
+
+async def children_of(session: AsyncSession, case_ids: Sequence[int], model: Any) -> dict[int, list[Any]]:
+    """Evidence or indicators of many cases in one query, grouped by case."""
+    grouped: dict[int, list[Any]] = {case_id: [] for case_id in case_ids}
+    if case_ids:
+        for row in await session.scalars(select(model).where(model.case_id.in_(case_ids)).order_by(model.id)):
+            grouped[row.case_id].append(row)
+    return grouped
