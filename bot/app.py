@@ -22,6 +22,7 @@ from bot.i18n import Catalog, load_catalog
 from bot.ratelimit import SlidingWindow
 from bot.runtime import InboxPoller, UpdateProcessor
 from bot.settings import Settings
+from bot.telegram_quirks import ToleratedRefusals
 from handlers import build_router
 from handlers.keyboards import reporter_menu
 from handlers.middlewares import DbSessionMiddleware, FloodMiddleware, I18nMiddleware
@@ -38,6 +39,7 @@ ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 
 def make_bot(settings: Settings) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session.middleware(ToleratedRefusals())
     return Bot(settings.token(), session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 

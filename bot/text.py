@@ -1,22 +1,10 @@
-"""Text helpers shared by every channel: accent folding and safe truncation."""
+"""Text helpers shared by every channel: accent folding (one implementation, the intake's) and truncation."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
+from bot.intake.textnorm import fold
 
-_SPACES = re.compile(r"\s+")
-
-
-def fold(text: str) -> str:
-    """Lower-case, strip Vietnamese diacritics (đ→d) and collapse spaces, for matching typed input.
-
-    Parents often type without diacritics ("thcs ngoc son"); matching on folded forms makes that
-    find "THCS Ngọc Sơn".
-    """
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
-    return _SPACES.sub(" ", stripped.casefold()).strip()
+__all__ = ["cut", "fold"]
 
 
 def cut(text: str, limit: int, ellipsis: str = "…") -> str:

@@ -24,6 +24,7 @@ from bot.text import fold
 from handlers import intake_ui as ui
 from handlers.callbacks import AnonCb, EvidenceCb
 from handlers.states import Intake
+from storage.db import current_session
 
 log = logging.getLogger(__name__)
 MAX_FILE_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
@@ -132,6 +133,8 @@ def _reply_once_for_album(message: Message, state: FSMContext, i18n: Translator,
         previous.cancel()
 
     async def reply_later() -> None:
+        # The task copied the update's context; its session is closed by now, so use fresh ones.
+        current_session.set(None)
         await asyncio.sleep(ALBUM_SETTLE_SECONDS)
         _pending_albums.pop(key, None)
         draft = await ui.load(state)

@@ -346,7 +346,8 @@ def build() -> Router:
     router.message.filter(F.chat.type == "private")
     router.message.register(start_report, Command("report"))
     router.message.register(start_report, MenuText("menu-report"))
-    router.message.register(resume_on_start, CommandStart(), StateFilter(Intake), F.text == "/start")
+    # /start (or the school poster scanned again) mid-report offers to continue; an invite still redeems.
+    router.message.register(resume_on_start, CommandStart(), StateFilter(Intake), ~F.text.regexp(r"^/start\s+i_"))
     router.callback_query.register(resume, ResumeCb.filter())
     router.callback_query.register(pick_role, RoleCb.filter())
     router.callback_query.register(pick_type, TypeCb.filter())

@@ -94,7 +94,7 @@ async def for_export(session: AsyncSession, *, unit_ids: Sequence[int] | None, s
         query = query.where(Case.unit_id.in_(unit_ids))
     if since is not None:
         query = query.where(Case.created_at >= since)
-    return [(case, unit) for case, unit in (await session.execute(query)).tuples()]
+    return [(case, unit) for case, unit in (await session.execute(query)).all()]
 
 
 async def children_of(session: AsyncSession, case_ids: Sequence[int], model: Any) -> dict[int, list[Any]]:

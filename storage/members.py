@@ -47,4 +47,4 @@ async def memberships(session: AsyncSession, user_id: int) -> list[tuple[Member,
     rows = await session.execute(
         select(Member, Unit).join(Unit, Unit.id == Member.unit_id).where(Member.user_id == user_id, Member.active)
     )
-    return [(member, unit) for member, unit in rows.tuples()]
+    return [(member, unit) for member, unit in rows.all()]

@@ -74,7 +74,7 @@ async def ancestors(session: AsyncSession, unit: Unit) -> list[Unit]:
 async def subtree_ids(session: AsyncSession, unit_id: int) -> list[int]:
     """The unit and everything below it (a district's export includes its schools), from one query."""
     children: dict[int | None, list[int]] = {}
-    for child_id, parent_id in (await session.execute(select(Unit.id, Unit.parent_id))).tuples():
+    for child_id, parent_id in (await session.execute(select(Unit.id, Unit.parent_id))).all():
         children.setdefault(parent_id, []).append(child_id)
     found, stack = [], [unit_id]
     while stack:

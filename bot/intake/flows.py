@@ -40,8 +40,10 @@ DATA_KINDS = ("names", "birth_dates", "phones", "addresses", "grades", "photos",
 
 # --- questions asked before the follow-ups --------------------------------------------------------
 
-ROLE_QUESTION = Question("role", AnswerKind.SINGLE, tuple(Role), choice_prefix="role")
-TYPE_QUESTION = Question("type", AnswerKind.SINGLE, tuple(IncidentType), choice_prefix="type")
+ROLE_QUESTION = Question("role", AnswerKind.SINGLE, tuple(r.value for r in Role), choice_prefix="role")
+TYPE_QUESTION = Question(
+    "type", AnswerKind.SINGLE, tuple(t.value for t in IncidentType), choice_prefix="type"
+)
 
 # --- building blocks shared by several types ------------------------------------------------------
 
