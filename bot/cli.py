@@ -50,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--include-reporter", action="store_true",
                         help="include the reporter's Telegram id and shared contact (personal data!)")
 
+    sla = commands.add_parser("sla", help="acknowledgement deadlines")
+    sla_cmds = sla.add_subparsers(dest="sla_command", required=True, metavar="ACTION")
+    sweep = sla_cmds.add_parser("sweep", help="send the reminders and escalations due now (the bot does this itself)")
+    sweep.add_argument("--now", type=datetime.fromisoformat, help="pretend it is this moment (ISO 8601, with zone)")
+
     inbox_cmd = commands.add_parser("inbox", help="updates whose handling failed repeatedly")
     inbox_cmds = inbox_cmd.add_subparsers(dest="inbox_command", required=True, metavar="ACTION")
     inbox_cmds.add_parser("list", help="list failed updates")
@@ -85,7 +90,7 @@ def _secrets(settings: Settings) -> list[str]:
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     handlers: dict[str, Callable[[argparse.Namespace, Settings], Awaitable[int]]] = {
         "run": _run, "migrate": _migrate, "directory": _directory, "invite": _invite, "link": _link,
-        "cases": _cases, "inbox": _inbox,
+        "cases": _cases, "inbox": _inbox, "sla": _sla,
     }
     return await handlers[args.command](args, settings)
 
@@ -238,4 +243,23 @@ async def _inbox(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         await db.dispose()
     print(f"Queued {count} update(s) again; they are handled at the next start of `run`.")
+    return 0
+
+
+async def _sla(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import sweep_deadlines
+    from bot.casework import Casework
+    from bot.i18n import load_catalog
+    from storage.models import utcnow
+
+    now = args.now or utcnow()
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=settings.tz)
+    db = await _open_db(settings)
+    try:
+        casework = Casework(settings, load_catalog(default=settings.default_locale))
+        reminded, escalated = await sweep_deadlines(db, casework, now)
+    finally:
+        await db.dispose()
+    print(f"{reminded} reminder(s) and {escalated} escalation(s) queued; the running bot delivers them.")
     return 0

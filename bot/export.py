@@ -18,6 +18,9 @@ from storage import cases, units
 from storage.db import Database
 from storage.models import Evidence, Indicator
 
+BASE_COLUMNS = ("code", "school_code", "school", "created_at", "type", "severity", "status", "outcome",
+                "reporter_role", "anonymous", "money_lost", "answers", "indicators")
+
 
 class ExportError(ValueError):
     """A bad export request (unknown unit); the CLI prints it."""
@@ -62,9 +65,7 @@ def to_json(records: list[dict[str, Any]]) -> str:
 def to_csv(records: list[dict[str, Any]]) -> str:
     """Flat CSV (UTF-8 with BOM so Excel shows Vietnamese correctly): nested fields as compact text."""
     buffer = io.StringIO()
-    if not records:
-        return ""
-    columns = [key for key in records[0] if key != "evidence"] + ["evidence_count"]
+    columns = [key for key in (records[0] if records else BASE_COLUMNS) if key != "evidence"] + ["evidence_count"]
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     for record in records:

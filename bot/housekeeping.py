@@ -35,6 +35,7 @@ def chat_of(key: str) -> int | None:
 async def expire_drafts(db: Database, now: datetime, ttl: timedelta, notify: Notify) -> int:
     """Delete drafts untouched for `ttl` and notify their authors; returns how many were discarded."""
     stale = await stale_records(db, now - ttl, INTAKE_STATES)
+    discarded = 0
     for record in stale:
         async with db.session() as session:
             result = await session.execute(
@@ -42,6 +43,7 @@ async def expire_drafts(db: Database, now: datetime, ttl: timedelta, notify: Not
             )
             if not result.rowcount:
                 continue  # touched meanwhile: the reporter is back
+            discarded += 1
             chat_id = chat_of(record.key)
             profile = await reporters.get(session, chat_id) if chat_id is not None else None
         if chat_id is not None:
@@ -49,4 +51,4 @@ async def expire_drafts(db: Database, now: datetime, ttl: timedelta, notify: Not
                 await notify(chat_id, profile.locale if profile else None)
             except Exception as exc:  # a blocked bot or network error must not stop the sweep
                 log.warning("could not tell chat about its expired draft: %r", exc)
-    return len(stale)
+    return discarded

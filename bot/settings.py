@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     draft_ttl_hours: float = Field(default=24, gt=0)
     leak_threshold: int = Field(default=50, ge=1)
     polling_timeout: int = Field(default=25, ge=0, le=50)
+    ack_critical_minutes: int = Field(default=15, ge=1)
+    ack_high_minutes: int = Field(default=120, ge=1)
+    ack_medium_minutes: int = Field(default=1440, ge=1)
+    ack_low_minutes: int = Field(default=4320, ge=1)
     flood_messages: int = Field(default=30, ge=1)
     flood_window_seconds: float = Field(default=20, gt=0)
 

@@ -11,12 +11,14 @@ from aiogram import Router
 
 def build_router() -> Router:
     """All routers in match order: global commands, the reporter's flows, then the catch-all fallback."""
-    from handlers import common, errors, evidence, intake, mycases, onboarding, summary
+    from handlers import common, errors, evidence, groups, intake, mycases, onboarding, summary, triage
 
     root = Router(name="root")
     root.include_routers(
         errors.build(),
         common.build(),
+        groups.build(),
+        triage.build(),
         mycases.build(),
         intake.build(),
         evidence.build(),

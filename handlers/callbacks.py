@@ -63,3 +63,27 @@ class ResumeCb(CallbackData, prefix="iz"):
 
 class MyCaseCb(CallbackData, prefix="mc"):
     id: int
+
+
+class TriageCb(CallbackData, prefix="t"):
+    """A card button; `bot.cards.action_data` writes the same format from domain code."""
+
+    a: str  # ack | ask | police | district | close | reopen | more
+    c: int
+
+
+class CloseCb(CallbackData, prefix="tc"):
+    c: int
+    o: str  # an outcome of bot.lifecycle.OUTCOMES, or "skip" for "no note"
+
+
+class ReplyCb(CallbackData, prefix="rp"):
+    c: int
+
+
+class CasesPageCb(CallbackData, prefix="cp"):
+    p: int
+
+
+class BindCb(CallbackData, prefix="bd"):
+    u: int

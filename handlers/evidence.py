@@ -17,6 +17,7 @@ from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 
 from bot.drafts import Draft, EvidenceItem
 from bot.i18n import Translator
+from bot.intake import match_choice
 from bot.intake.links import find_urls
 from bot.intake.phones import parse_phones
 from bot.settings import Settings
@@ -150,6 +151,12 @@ def _reply_once_for_album(message: Message, state: FSMContext, i18n: Translator,
     _pending_albums[key] = asyncio.create_task(reply_later())
 
 
+async def settle_albums() -> None:
+    """Wait until every pending album reply has gone out (graceful shutdown, tests)."""
+    while _pending_albums:
+        await asyncio.gather(*list(_pending_albums.values()), return_exceptions=True)
+
+
 async def _download(bot: Bot, item: EvidenceItem, folder: Path) -> None:
     """Keep a copy of the file with its SHA-256, for cases where the Telegram copy disappears."""
     if item.file_id is None:
@@ -219,7 +226,22 @@ async def identity_button(query: CallbackQuery, callback_data: AnonCb, state: FS
 
 
 async def identity_typed(message: Message, state: FSMContext, i18n: Translator) -> None:
-    await message.answer(i18n.t("err-press-button"), reply_markup=ui.identity_keyboard(i18n))
+    """Typing a choice instead of pressing it works here as on every other step."""
+    from handlers import summary
+
+    labels = {"anon": i18n.labels("btn-anonymous") + i18n.labels("btn-stay-anonymous"),
+              "share": i18n.labels("btn-share-identity")}
+    choice = match_choice(message.text or "", labels) if message.text else None
+    draft = await ui.load(state)
+    if choice is None or draft is None:
+        await message.answer(i18n.t("err-press-button"), reply_markup=ui.identity_keyboard(i18n))
+        return
+    if choice == "share":
+        await state.set_state(Intake.contact)
+        await message.answer(i18n.t("contact-ask"), reply_markup=ui.contact_keyboard(i18n))
+        return
+    draft.anonymous, draft.contact_name, draft.contact_phone = True, None, None
+    await summary.show(message, state, draft, i18n)
 
 
 async def contact(message: Message, state: FSMContext, i18n: Translator) -> None:

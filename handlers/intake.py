@@ -118,7 +118,8 @@ async def reask(message: Message, state: FSMContext, draft: Draft, i18n: Transla
 async def pick_role(query: CallbackQuery, callback_data: RoleCb, session: AsyncSession, state: FSMContext,
                     i18n: Translator) -> None:
     draft = await ui.load(state)
-    if draft is None or callback_data.role not in {r.value for r in Role}:
+    if draft is None or await state.get_state() != Intake.role.state \
+            or callback_data.role not in {r.value for r in Role}:
         await query.answer(i18n.plain("callback-stale"), show_alert=True)
         return
     await query.answer()
@@ -133,7 +134,8 @@ async def pick_role(query: CallbackQuery, callback_data: RoleCb, session: AsyncS
 
 async def pick_type(query: CallbackQuery, callback_data: TypeCb, state: FSMContext, i18n: Translator) -> None:
     draft = await ui.load(state)
-    if draft is None or callback_data.type not in {t.value for t in IncidentType}:
+    if draft is None or await state.get_state() != Intake.type.state \
+            or callback_data.type not in {t.value for t in IncidentType}:
         await query.answer(i18n.plain("callback-stale"), show_alert=True)
         return
     await query.answer()

@@ -22,8 +22,9 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 class DbSessionMiddleware(BaseMiddleware):
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, on_commit: Callable[[], None] | None = None) -> None:
         self.db = db
+        self.on_commit = on_commit  # wakes the delivery worker: the commit may have queued messages
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         async with self.db.sessions() as session:
@@ -34,6 +35,8 @@ class DbSessionMiddleware(BaseMiddleware):
                 if isinstance(event, Update):
                     await inbox.mark_done(session, event.update_id)
                 await session.commit()
+                if self.on_commit is not None:
+                    self.on_commit()
                 return result
             except BaseException:
                 await session.rollback()

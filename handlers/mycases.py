@@ -46,8 +46,8 @@ async def open_case(query: CallbackQuery, callback_data: MyCaseCb, session: Asyn
         i18n.t("mycase-header", code=case.code, type=type_label(case.incident_type, i18n),
                status=i18n.plain(f"status-{case.status}")),
         "",
-        *(i18n.t("mycase-event", at=local_time(e.at, settings.tz), event=i18n.plain(f"event-{e.kind}"))
-          for e in events),
+        *(i18n.t("mycase-event", at=local_time(e.at, settings.tz),
+                 event=i18n.plain(f"event-{e.kind.replace('_', '-')}")) for e in events),
     ]
     await query.message.answer("\n".join(lines))
 

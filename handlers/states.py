@@ -17,3 +17,12 @@ class Intake(StatesGroup):
     contact = State()
     summary = State()
     edit = State()
+
+
+class Triage(StatesGroup):
+    ask = State()  # the responder's next message goes to the reporter
+    note = State()  # closing: the note (or the original case's code for a duplicate)
+
+
+class Reply(StatesGroup):
+    text = State()  # the reporter's next message answers the responder's question

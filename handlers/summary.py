@@ -8,10 +8,11 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import reports
+from bot.casework import Casework
 from bot.drafts import Draft
 from bot.i18n import Translator
 from bot.intake import advice_for
-from bot.intake.flows import get_question
+from bot.intake.flows import applicable_questions
 from bot.presenting import advice_block, draft_summary
 from bot.settings import Settings
 from handlers import intake_ui as ui
@@ -20,6 +21,9 @@ from handlers.callbacks import EditCb, SummaryCb
 from handlers.states import Intake
 from storage import cases
 from storage.models import utcnow
+
+SUMMARY_STEPS = {action: (Intake.summary.state,) for action in ("confirm", "edit", "evidence", "identity", "cancel")}
+SUMMARY_STEPS["back"] = (Intake.summary.state, Intake.edit.state)
 
 
 async def show(message: Message, state: FSMContext, draft: Draft, i18n: Translator) -> None:
@@ -30,7 +34,7 @@ async def show(message: Message, state: FSMContext, draft: Draft, i18n: Translat
 
 
 async def summary_action(query: CallbackQuery, callback_data: SummaryCb, session: AsyncSession, state: FSMContext,
-                         i18n: Translator, settings: Settings, locale: str) -> None:
+                         i18n: Translator, settings: Settings, locale: str, casework: Casework) -> None:
     message = query.message
     if not isinstance(message, Message):
         await query.answer()
@@ -39,8 +43,12 @@ async def summary_action(query: CallbackQuery, callback_data: SummaryCb, session
     if draft is None or draft.id != callback_data.d:
         await _already_sent_or_stale(query, callback_data.d, session, i18n)
         return
+    if await state.get_state() not in SUMMARY_STEPS.get(callback_data.a, ()):
+        # An older summary's button while an answer is being changed: filing now would drop that answer.
+        await query.answer(i18n.plain("callback-stale"), show_alert=True)
+        return
     if callback_data.a == "confirm":
-        await _confirm(query, message, draft, session, state, i18n, settings, locale)
+        await _confirm(query, message, draft, session, state, i18n, settings, locale, casework)
         return
     await query.answer()
     await message.edit_reply_markup(reply_markup=None)
@@ -74,7 +82,7 @@ async def _already_sent_or_stale(query: CallbackQuery, draft_id: str, session: A
 
 
 async def _confirm(query: CallbackQuery, message: Message, draft: Draft, session: AsyncSession, state: FSMContext,
-                   i18n: Translator, settings: Settings, locale: str) -> None:
+                   i18n: Translator, settings: Settings, locale: str, casework: Casework) -> None:
     now = utcnow()
     if await reports.recent_count(session, query.from_user.id, now) >= settings.reports_per_hour:
         await query.answer(i18n.plain("rate-limited", limit=str(settings.reports_per_hour)), show_alert=True)
@@ -87,6 +95,8 @@ async def _confirm(query: CallbackQuery, message: Message, draft: Draft, session
         await state.clear()
         await message.answer(i18n.t("draft-lost"), reply_markup=keyboards.reporter_menu(i18n))
         return
+    if submitted.created:
+        await casework.dispatch(session, submitted.case, now)  # cards go out in this same transaction
     await query.answer()
     await state.clear()
     await message.edit_reply_markup(reply_markup=None)
@@ -102,15 +112,14 @@ async def edit_pick(query: CallbackQuery, callback_data: EditCb, state: FSMConte
             or not isinstance(query.message, Message):
         await query.answer(i18n.plain("callback-stale"), show_alert=True)
         return
-    try:
-        question = get_question(draft.type, callback_data.q)
-    except KeyError:
+    applicable = {q.key: q for q in applicable_questions(draft.type, draft.answers)}
+    question = applicable.get(callback_data.q)
+    if question is None:
         await query.answer(i18n.plain("callback-stale"), show_alert=True)
         return
     await query.answer()
     await query.message.edit_reply_markup(reply_markup=None)
-    draft.editing = True
-    draft.answers.pop(question.key, None)
+    draft.editing = True  # the old answer stays until the new one is given
     await ui.ask(query.message, state, draft, question, i18n)
 
 

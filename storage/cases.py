@@ -104,3 +104,19 @@ async def children_of(session: AsyncSession, case_ids: Sequence[int], model: Any
         for row in await session.scalars(select(model).where(model.case_id.in_(case_ids)).order_by(model.id)):
             grouped[row.case_id].append(row)
     return grouped
+
+
+SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+
+
+async def open_for_units(session: AsyncSession, unit_ids: Sequence[int], *, offset: int, limit: int
+                         ) -> tuple[list[Case], int]:
+    """Open cases of these units, most severe first, then newest; with the total for paging."""
+    from sqlalchemy import case as case_when
+
+    where = (Case.unit_id.in_(unit_ids), Case.status != "closed")
+    rank = case_when(SEVERITY_RANK, value=Case.severity, else_=9)
+    rows = await session.scalars(select(Case).where(*where).order_by(rank, Case.created_at.desc())
+                                 .offset(offset).limit(limit))
+    total = await session.scalar(select(func.count()).select_from(Case).where(*where))
+    return list(rows), int(total or 0)

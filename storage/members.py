@@ -48,3 +48,14 @@ async def memberships(session: AsyncSession, user_id: int) -> list[tuple[Member,
         select(Member, Unit).join(Unit, Unit.id == Member.unit_id).where(Member.user_id == user_id, Member.active)
     )
     return [(member, unit) for member, unit in rows.all()]
+
+
+async def responder_units(session: AsyncSession, user_id: int) -> list[int]:
+    """Every unit whose cases `user_id` may see: their units and everything below them."""
+    from storage.units import subtree_ids
+
+    found: set[int] = set()
+    for member, _ in await memberships(session, user_id):
+        if member.unit_id not in found:
+            found.update(await subtree_ids(session, member.unit_id))
+    return sorted(found)

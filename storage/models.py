@@ -193,6 +193,11 @@ class Case(Base):
     contact_phone: Mapped[str | None] = mapped_column(String(32))
     money_lost: Mapped[int | None] = mapped_column(BigInteger)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    assignee_id: Mapped[int | None] = mapped_column(BigInteger)
+    ack_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    reminded_at: Mapped[datetime | None] = mapped_column()
+    # How many times the case was escalated for being acknowledged late.
+    overdue_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -257,3 +262,74 @@ class CaseEvent(Base):
     actor_role: Mapped[str | None] = mapped_column(String(16))
     public: Mapped[bool] = mapped_column(Boolean, default=False)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ResponderGroup(Base):
+    """A Telegram group bound as a unit's case desk: cards go there instead of to each responder."""
+
+    __tablename__ = "responder_groups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), unique=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    title: Mapped[str] = mapped_column(String(255), default="")
+    is_forum: Mapped[bool] = mapped_column(Boolean, default=False)
+    bound_by: Mapped[int] = mapped_column(BigInteger)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseRecipient(Base):
+    """Who a case was routed to and why; `reachable` turns false when Telegram refuses them for good."""
+
+    __tablename__ = "case_recipients"
+    __table_args__ = (UniqueConstraint("case_id", "chat_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # member | group | admin
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"))
+    role: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(32))
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)  # the case's forum topic in a group
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CardMessage(Base):
+    """A case card as sent to one chat, so every copy can be edited when the case changes."""
+
+    __tablename__ = "card_messages"
+    __table_args__ = (UniqueConstraint("chat_id", "message_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class OutboxMessage(Base):
+    """A notification written in the same transaction as the change that causes it, then delivered.
+
+    `key` is the idempotency key (unique): writing the same notification twice is a no-op. Status:
+    pending → sending → sent | failed (permanent refusal) | uncertain (a crash mid-send; see delivery).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_due_at", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    kind: Mapped[str] = mapped_column(String(24))  # card | status | relay | reminder | edit | topic | notice
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.text import fold
@@ -18,7 +18,11 @@ async def by_id(session: AsyncSession, unit_id: int) -> Unit | None:
 
 
 async def by_code(session: AsyncSession, code: str) -> Unit | None:
-    return await session.scalar(select(Unit).where(Unit.code == code))
+    """Exact match first (indexed); else case-insensitive, which the importer keeps unambiguous."""
+    unit = await session.scalar(select(Unit).where(Unit.code == code))
+    if unit is None:
+        unit = await session.scalar(select(Unit).where(func.upper(Unit.code) == code.strip().upper()).limit(1))
+    return unit
 
 
 async def school_by_token(session: AsyncSession, token: str) -> Unit | None:

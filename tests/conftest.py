@@ -11,6 +11,9 @@ from bot.i18n import load_catalog
 from bot.settings import Settings
 from storage.db import Database
 from storage.migrate import upgrade
+from tests.e2e import TOKEN as E2E_TOKEN
+from tests.e2e import BotProcess
+from tests.fakebot import FakeTelegram
 from tests.harness import Harness
 
 TOKEN = "123456:TEST-token-aaaaaaaaaaaaaaaaaaaaaaaa"
@@ -46,3 +49,18 @@ async def harness(db: Database, settings: Settings, catalog) -> AsyncIterator[Ha
     h = Harness(db, settings, catalog)
     yield h
     await h.close()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(token=E2E_TOKEN, bot_username="school_safety_bot") as server:
+        yield server
+
+
+@pytest.fixture
+async def bot_process(fake: FakeTelegram, db_url: str, tmp_path: Path) -> AsyncIterator[BotProcess]:
+    process = await BotProcess(fake.base_url, db_url, tmp_path).start()
+    yield process
+    await process.kill()
+
+

@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from bot import invites
 from storage.db import Database
 from tests.e2e import TOKEN, BotProcess
 from tests.factories import make_tree
-from tests.fakebot import FakeTelegram
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(token=TOKEN, bot_username="school_safety_bot") as server:
-        yield server
-
-
-@pytest.fixture
-async def bot_process(fake: FakeTelegram, db_url: str, tmp_path: Path) -> AsyncIterator[BotProcess]:
-    process = await BotProcess(fake.base_url, db_url, tmp_path).start()
-    yield process
-    await process.kill()
 
 
 async def test_leader_invite_and_parent_onboarding_over_http(fake, db: Database, bot_process: BotProcess):

@@ -4,96 +4,14 @@ double nothing."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from bot import export
-from bot.intake.flows import FLOWS, ROLE_QUESTION, TYPE_QUESTION
 from bot.settings import Settings
-from storage.db import Database
-from storage.models import Case, Indicator
-from tests.e2e import TOKEN, BotProcess, answer_prompt, next_prompt
+from storage.models import Indicator
+from tests.e2e import REPORTS, BotProcess, answer_prompt, cases_in, labeller, next_prompt, onboard, report
 from tests.factories import make_tree
-from tests.fakebot import FakeTelegram
-
-REPORTS = {
-    "scam": ({"role": "parent", "platform": "zalo", "pretended": "school", "asked_for": ["money"],
-              "phones": "0912 345 678", "bank_account": "stk 0123456789 vietcombank",
-              "profile": "facebook.com/scammer.page", "money_sent": "yes", "amount": "5tr",
-              "money_when": "today", "when": "hôm qua", "details": "Họ gọi & bảo <b>con tôi</b> cấp cứu",
-              "evidence": ["https://zalo.me/0987654321"]},
-             "high", {("phone", "+84912345678"), ("phone", "+84987654321")}),
-    "hacked": ({"role": "staff", "account": "school_fanpage", "access": "no", "attacker_doing": "đăng tin xấu",
-                "links": "https://www.facebook.com/thcsngocson?fbclid=abc", "when": "today"},
-               "high", {("url", "https://facebook.com/thcsngocson")}),
-    "harmful": ({"role": "parent", "platform": "tiktok", "links": "tiktok.com/@kebaonhan", "target": "student",
-                 "class": "lop 7b", "spread": "viral", "still_online": "yes", "when": "this_week"},
-                "high", {("profile", "tiktok:@kebaonhan")}),
-    "data_leak": ({"role": "staff", "platform": "facebook", "leak_where": "nhóm phụ huynh khối 6",
-                   "data_kinds": ["names", "phones"], "people_count": "120", "affected": "student",
-                   "when": "today"}, "high", set()),
-    "bullying": ({"role": "student", "danger": "yes", "victim": "bạn cùng lớp", "is_student": "yes",
-                  "class": "8A", "platform": "facebook", "intimate": "no", "threats": "yes", "when": "today"},
-                 "critical", set()),
-    "other": ({"role": "other", "details": "Trang giả mạo trường xin tiền quỹ lớp", "platform": "facebook",
-               "affected": "school", "when": "today"}, "low", set()),
-}
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(token=TOKEN, bot_username="school_safety_bot") as server:
-        yield server
-
-
-@pytest.fixture
-async def bot_process(fake: FakeTelegram, db_url: str, tmp_path: Path) -> AsyncIterator[BotProcess]:
-    process = await BotProcess(fake.base_url, db_url, tmp_path).start()
-    yield process
-    await process.kill()
-
-
-def labeller(catalog):  # type: ignore[no-untyped-def]
-    i18n = catalog.translator("vi")
-
-    def label(key: str, choice: str) -> str:
-        if key == "role":
-            return i18n.plain(ROLE_QUESTION.choice_label_id(choice))
-        if key == "type":
-            return i18n.plain(TYPE_QUESTION.choice_label_id(choice))
-        question = next(q for flow in FLOWS.values() for q in flow if q.key == key)
-        return i18n.plain(question.choice_label_id(choice))
-
-    return label
-
-
-async def onboard(fake: FakeTelegram, user_id: int, school_token: str):  # type: ignore[no-untyped-def]
-    user = fake.user(user_id, f"Người {user_id}", language_code="vi")
-    await user.send(f"/start s_{school_token}")
-    notice = await user.wait_for_message(lambda m: "91/2025/QH15" in m.text, timeout=20)
-    await user.press(notice, "Tôi đồng ý")
-    await user.wait_for_message(lambda m: "Đã ghi nhận trường" in m.text)
-    return user
-
-
-async def report(fake, user, answers, label, *, stop_before_confirm: bool = False):  # type: ignore[no-untyped-def]
-    await user.send("📝 Báo cáo sự cố")
-    while True:
-        prompt = await next_prompt(user)
-        step = await answer_prompt(user, prompt, answers, label)
-        if step == "summary":
-            if stop_before_confirm:
-                return prompt
-            await user.press(prompt, "Gửi báo cáo")
-            return await user.wait_for_message(lambda m: "Mã báo cáo" in m.text)
-
-
-async def cases_in(db: Database) -> list[Case]:
-    async with db.session() as session:
-        return list(await session.scalars(select(Case).order_by(Case.id)))
 
 
 async def test_every_incident_type_becomes_a_case(fake, db, bot_process, catalog, settings: Settings):

@@ -48,7 +48,7 @@ role-admin = Quản trị hệ thống
 ## Menu và lệnh
 
 menu-report = 📝 Báo cáo sự cố
-menu-mycases = 📂 Phản ánh của tôi
+menu-mycases = 📂 Báo cáo của tôi
 menu-help = ❓ Hướng dẫn
 menu-school = 🏫 Đổi trường
 menu-language = 🌐 Ngôn ngữ
@@ -64,7 +64,7 @@ help-text =
     <b>Hướng dẫn sử dụng</b>
 
     • <b>📝 Báo cáo sự cố</b>: trả lời vài câu hỏi ngắn, gửi kèm ảnh chụp màn hình hoặc đường dẫn; nhà trường nhận được ngay.
-    • <b>📂 Phản ánh của tôi</b>: xem tình trạng xử lý các phản ánh đã gửi.
+    • <b>📂 Báo cáo của tôi</b>: xem tình trạng xử lý các báo cáo đã gửi.
     • /cancel: hủy thao tác đang làm.
     • /language: đổi ngôn ngữ.
     • /privacy: xem thông báo quyền riêng tư, rút lại đồng ý và xóa dữ liệu.

@@ -77,7 +77,7 @@ edit-ask = Xin Anh/Chị chọn câu trả lời cần sửa:
 report-already-sent = Báo cáo này đã được gửi, mã { $code }.
 receipt =
     ✅ <b>Đã gửi báo cáo.</b> Mã báo cáo: <code>{ $code }</code>
-    Nhà trường đã nhận được báo cáo và sẽ xem xét, xử lý. Anh/Chị sẽ nhận được thông báo tại đây mỗi khi có cập nhật. Xem lại bất cứ lúc nào bằng «📂 Phản ánh của tôi».
+    Nhà trường đã nhận được báo cáo và sẽ xem xét, xử lý. Anh/Chị sẽ nhận được thông báo tại đây mỗi khi có cập nhật. Xem lại bất cứ lúc nào bằng «📂 Báo cáo của tôi».
 
     { $advice }
 

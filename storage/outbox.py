@@ -1,0 +1,292 @@
+"""The outbox: notifications written in the caller's transaction, then delivered by `bot.delivery`.
+
+Domain code calls :func:`enqueue` inside the transaction that makes the change a notification announces
+(a case saved, a status changed), so the change and its messages commit together or not at all. The key
+is an idempotency key: enqueuing the same notification twice (an update handled twice) is a no-op.
+
+Row life cycle (`status`)::
+
+    pending ──claim──▶ sending ──▶ sent
+       ▲                  │  ├──▶ failed      (permanent refusal, or too many transient failures)
+       └──── retry ◀──────┘  └──▶ uncertain   (found `sending` after a crash; resent by policy, see delivery)
+
+Claiming commits `sending` (and attempts + 1) *before* Telegram is called, so a crash mid-call is visible
+afterwards as a `sending` row instead of silently becoming a resend. While a row is `sending`, `due_at`
+holds the claim's lease expiry; a row still `sending` past its lease belongs to a worker that died.
+
+Ordering: only the oldest unfinished row of each chat (pending, sending or uncertain, by id) may be
+claimed, so a status message can never overtake the card it refers to, even while that card waits for a
+retry or sits with another worker.
+
+Concurrency: on PostgreSQL the claim query uses `FOR UPDATE SKIP LOCKED`, so several workers (several bot
+instances) never take the same row. On SQLite `BEGIN IMMEDIATE` serialises claims too, but start-up
+recovery treats every `sending` row as orphaned, so SQLite is for a single worker (the embedded default).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.models import OutboxMessage, utcnow
+
+PENDING, SENDING, SENT, FAILED, UNCERTAIN = "pending", "sending", "sent", "failed", "uncertain"
+STATUSES = (PENDING, SENDING, SENT, FAILED, UNCERTAIN)
+ACTIVE = (PENDING, SENDING, UNCERTAIN)  # not finished: they hold their chat's place in line
+CLAIMABLE = (PENDING, UNCERTAIN)
+MAX_ERROR = 2000
+# Kinds whose payload may carry the `thread_id` of a forum topic created for the case.
+THREADED_KINDS = ("message", "card", "status", "relay", "reminder", "notice", "media")
+SESSION_FLAG = "outbox.enqueued"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row taken for sending, with the status it had before (``uncertain`` marks a post-crash resend)."""
+
+    row: OutboxMessage
+    previous_status: str
+
+    @property
+    def uncertain(self) -> bool:
+        return self.previous_status == UNCERTAIN
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    key: str,
+    chat_id: int,
+    kind: str,
+    payload: dict[str, Any],
+    case_id: int | None = None,
+    due_at: datetime | None = None,
+) -> bool:
+    """Queue one notification in the caller's transaction; False when `key` was queued before.
+
+    Never commits and never fails the caller's transaction on a duplicate key: PostgreSQL and SQLite use
+    `INSERT … ON CONFLICT (key) DO NOTHING`, any other dialect checks first. The caller should wake the
+    delivery worker after committing (``was_enqueued(session)`` tells whether anything was queued).
+    """
+    if len(key) > 128:
+        raise ValueError("outbox key longer than 128 characters")
+    now = utcnow()
+    values = {
+        "key": key, "chat_id": chat_id, "kind": kind, "case_id": case_id, "payload": payload,
+        "status": PENDING, "attempts": 0, "due_at": due_at or now, "created_at": now,
+    }
+    dialect = _dialect(session)
+    if dialect in ("postgresql", "sqlite"):
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        statement = insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["key"])
+        inserted = bool((await session.execute(statement)).rowcount)
+    else:
+        if await session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
+            return False
+        session.add(OutboxMessage(**values))
+        await session.flush()
+        inserted = True
+    if inserted:
+        session.info[SESSION_FLAG] = session.info.get(SESSION_FLAG, 0) + 1
+    return inserted
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def was_enqueued(session: AsyncSession) -> bool:
+    """Whether `enqueue` queued anything in this session (so the app knows to call `worker.wake()`)."""
+    return bool(session.info.get(SESSION_FLAG))
+
+
+def _claim_query(now: datetime, limit: int, exclude_chats: Sequence[int]) -> Any:
+    earlier = aliased(OutboxMessage)
+    blocked_by_earlier = exists().where(
+        and_(earlier.chat_id == OutboxMessage.chat_id, earlier.id < OutboxMessage.id, earlier.status.in_(ACTIVE))
+    )
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.status.in_(CLAIMABLE), OutboxMessage.due_at <= now, ~blocked_by_earlier)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    if exclude_chats:
+        query = query.where(OutboxMessage.chat_id.not_in(list(exclude_chats)))
+    return query
+
+
+async def claim(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    exclude_chats: Iterable[int] = (),
+) -> list[Claimed]:
+    """Take up to `limit` due rows, oldest first, at most one per chat (its oldest unfinished one).
+
+    Rows of `exclude_chats` (rate-limited or busy here) stay pending. Claimed rows become `sending` with
+    attempts + 1 and `due_at` = now + lease. The caller must COMMIT before calling Telegram.
+    """
+    if limit <= 0:
+        return []
+    query = _claim_query(now, limit, sorted(set(exclude_chats)))
+    if _dialect(session) == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+    rows = list((await session.scalars(query)).all())
+    claimed = []
+    for row in rows:
+        claimed.append(Claimed(row, row.status))
+        row.status = SENDING
+        row.attempts += 1
+        row.due_at = now + lease
+    await session.flush()
+    return claimed
+
+
+async def _finish(
+    session: AsyncSession, row_id: int, claimed_attempts: int, values: dict[str, Any]
+) -> OutboxMessage | None:
+    """Apply `values` to a row we still hold (status sending, same attempt); None when the claim was lost."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id, OutboxMessage.status == SENDING, OutboxMessage.attempts == claimed_attempts)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:
+        return None
+    row = await session.get(OutboxMessage, row_id, populate_existing=True)
+    return row
+
+
+async def mark_sent(
+    session: AsyncSession, row_id: int, attempts: int, *, message_id: int | None, now: datetime
+) -> OutboxMessage | None:
+    return await _finish(session, row_id, attempts, {"status": SENT, "message_id": message_id, "sent_at": now})
+
+
+async def mark_retry(
+    session: AsyncSession,
+    row_id: int,
+    attempts: int,
+    *,
+    due_at: datetime,
+    error: str,
+    count_attempt: bool = True,
+) -> OutboxMessage | None:
+    """Back to pending until `due_at`. A flood wait (`count_attempt=False`) does not use up an attempt:
+    Telegram refused it before doing anything."""
+    values: dict[str, Any] = {"status": PENDING, "due_at": due_at, "last_error": error[:MAX_ERROR]}
+    if not count_attempt:
+        values["attempts"] = attempts - 1
+    return await _finish(session, row_id, attempts, values)
+
+
+async def mark_failed(session: AsyncSession, row_id: int, attempts: int, *, error: str) -> OutboxMessage | None:
+    return await _finish(session, row_id, attempts, {"status": FAILED, "last_error": error[:MAX_ERROR]})
+
+
+async def recover(session: AsyncSession, *, now: datetime, all_sending: bool) -> list[OutboxMessage]:
+    """Rows left `sending` by a dead worker become `uncertain` (they may or may not have reached Telegram).
+
+    `all_sending=True` takes every `sending` row: right for a single worker at start-up (SQLite). With
+    several workers only rows past their lease are orphaned (`all_sending=False`).
+    """
+    query = select(OutboxMessage).where(OutboxMessage.status == SENDING)
+    if not all_sending:
+        query = query.where(OutboxMessage.due_at <= now)
+    if _dialect(session) == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = list((await session.scalars(query.order_by(OutboxMessage.id))).all())
+    for row in rows:
+        row.status = UNCERTAIN
+        row.due_at = now
+        row.last_error = "uncertain: was being sent when its worker stopped"
+    await session.flush()
+    return rows
+
+
+async def next_due(session: AsyncSession, *, after: datetime) -> datetime | None:
+    """The earliest `due_at` after `after` among claimable rows (when to look again)."""
+    return await session.scalar(
+        select(func.min(OutboxMessage.due_at)).where(
+            OutboxMessage.status.in_(CLAIMABLE), OutboxMessage.due_at > after
+        )
+    )
+
+
+async def unfinished(session: AsyncSession, *, due_by: datetime | None = None) -> int:
+    """Rows still to deliver: sending, plus pending/uncertain due by `due_by` (all of them when None)."""
+    waiting = OutboxMessage.status.in_(CLAIMABLE)
+    if due_by is not None:
+        waiting = and_(waiting, OutboxMessage.due_at <= due_by)
+    return int(await session.scalar(select(func.count()).where(waiting | (OutboxMessage.status == SENDING))) or 0)
+
+
+async def set_thread(session: AsyncSession, case_id: int, chat_id: int, thread_id: int) -> int:
+    """Point the case's queued messages for `chat_id` that have no topic yet at the topic just created."""
+    rows = await session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.case_id == case_id,
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.status.in_(CLAIMABLE),
+            OutboxMessage.kind.in_(THREADED_KINDS),
+        )
+    )
+    changed = 0
+    for row in rows:
+        payload = dict(row.payload or {})
+        if payload.get("thread_id") is None:
+            payload["thread_id"] = thread_id
+            row.payload = payload  # a new dict, so the JSON column is seen as changed
+            changed += 1
+    await session.flush()
+    return changed
+
+
+async def backlog(session: AsyncSession) -> tuple[int, datetime | None]:
+    """How many notifications wait to be delivered (pending, sending, uncertain), and the oldest's age."""
+    count, oldest = (
+        await session.execute(
+            select(func.count(), func.min(OutboxMessage.created_at)).where(OutboxMessage.status.in_(ACTIVE))
+        )
+    ).one()
+    return int(count or 0), oldest
+
+
+async def counts(session: AsyncSession) -> dict[str, int]:
+    """Rows per status (every status present, zero when none)."""
+    result = {status: 0 for status in STATUSES}
+    rows = await session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
+    for status, count in rows:
+        result[status] = int(count)
+    return result
+
+
+async def failed(session: AsyncSession, limit: int = 100) -> list[OutboxMessage]:
+    rows = await session.scalars(
+        select(OutboxMessage).where(OutboxMessage.status == FAILED).order_by(OutboxMessage.id).limit(limit)
+    )
+    return list(rows)
+
+
+async def requeue(session: AsyncSession, row_ids: Iterable[int]) -> int:
+    """Operator replay: put failed rows back in line with a fresh attempt budget."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(list(row_ids)), OutboxMessage.status == FAILED)
+        .values(status=PENDING, attempts=0, due_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0

@@ -1,0 +1,108 @@
+"""Triage at the dispatcher level: who may press what, what the others are told, what gets queued."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bot.casework import Casework
+from bot.drafts import Draft
+from bot.reports import submit
+from handlers.callbacks import CloseCb, TriageCb
+from storage import cases
+from storage.models import CaseRecipient, Member, OutboxMessage, utcnow
+from tests.factories import make_tree
+
+SCAM = {"platform": "zalo", "pretended": "school", "asked_for": ["money"], "phones": ["+84912345678"],
+        "money_sent": "yes", "amount": 5_000_000, "money_when": {"period": "today", "date": None},
+        "when": {"period": "today", "date": None}, "details": "<b>gọi</b> & đòi tiền"}
+
+
+@pytest.fixture
+async def world(db, settings, catalog):  # type: ignore[no-untyped-def]
+    tree = await make_tree(db)
+    async with db.session() as session:
+        session.add_all([Member(user_id=5001, unit_id=tree["ns"].id, role="leader", display_name="Cô Lan"),
+                         Member(user_id=5002, unit_id=tree["ka"].id, role="police", display_name="Anh Minh"),
+                         Member(user_id=5003, unit_id=tree["ts"].id, role="leader", display_name="Thầy Tư"),
+                         Member(user_id=5004, unit_id=tree["hp"].id, role="officer", display_name="Chị Sở")])
+        draft = Draft.new(tree["ns"].id, tree["ns"].name, utcnow(), role="parent")
+        draft.type, draft.answers = "scam", dict(SCAM)
+        submitted = await submit(session, draft, 6001, locale="vi", now=utcnow(), tz=settings.tz, leak_threshold=50)
+        await Casework(settings, catalog).dispatch(session, submitted.case, utcnow())
+    return tree, submitted.case
+
+
+async def _outbox(db) -> list[OutboxMessage]:  # type: ignore[no-untyped-def]
+    async with db.session() as session:
+        return list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+async def test_money_lost_goes_to_the_leader_and_the_nearest_police(db, world):
+    _, case = world
+    async with db.session() as session:
+        recipients = list(await session.scalars(select(CaseRecipient).order_by(CaseRecipient.id)))
+    assert [(r.chat_id, r.reason) for r in recipients] == [(5001, "school_leader"), (5002, "police_money_lost")]
+    queued = [(row.chat_id, row.kind) for row in await _outbox(db)]
+    assert queued == [(5001, "card"), (5002, "card")]
+    card = (await _outbox(db))[0].payload
+    assert "&lt;b&gt;gọi&lt;/b&gt; &amp; đòi tiền" in card["text"] and len(card["text"]) <= 4096
+    assert all(len(button["data"].encode()) <= 64 for row in card["buttons"] for button in row)
+
+
+async def test_outsiders_are_refused_and_audited(harness, db, world):
+    _, case = world
+    for outsider in (6001, 5003, 9999):  # the reporter, another school's leader, a stranger
+        calls = await harness.press(harness.user(outsider), TriageCb(a="ack", c=case.id).pack())
+        assert harness.alerts(calls) == ["Anh/Chị không có quyền xử lý hồ sơ này."]
+    async with db.session() as session:
+        fresh = await cases.by_code(session, case.code)
+        kinds = [e.kind for e in await cases.timeline(session, case.id, public_only=False)]
+    assert fresh.status == "new" and kinds.count("denied") == 3
+
+
+async def test_the_second_presser_is_told_who_already_did_it(harness, db, world):
+    _, case = world
+    calls = await harness.press(harness.user(5001), TriageCb(a="ack", c=case.id).pack())
+    assert harness.alerts(calls) == ["Đã cập nhật: Đang xử lý"]
+    calls = await harness.press(harness.user(5002), TriageCb(a="ack", c=case.id).pack())
+    assert "Lãnh đạo đơn vị Cô Lan" in harness.alerts(calls)[0]
+    status = [row for row in await _outbox(db) if row.kind == "status"]
+    assert [(row.chat_id, "tiếp nhận" in row.payload["text"]) for row in status] == [(6001, True)]
+
+
+async def test_a_province_officer_may_act_on_a_school_case(harness, db, world):
+    _, case = world
+    calls = await harness.press(harness.user(5004), TriageCb(a="ack", c=case.id).pack())
+    assert harness.alerts(calls) == ["Đã cập nhật: Đang xử lý"]
+
+
+async def test_close_with_outcome_and_note_then_stale_buttons_show_the_state(harness, db, world):
+    _, case = world
+    leader = harness.user(5001)
+    calls = await harness.press(leader, TriageCb(a="close", c=case.id).pack())
+    assert ("Đã chuyển Công an", CloseCb(c=case.id, o="referred").pack()) in harness.buttons(calls)
+    await harness.press(leader, CloseCb(c=case.id, o="referred").pack())
+    calls = await harness.send(leader, "Đã báo <b>Công an</b> phường")
+    assert "Đã cập nhật: Đã đóng" in harness.texts(calls)[0]
+    calls = await harness.press(leader, TriageCb(a="ack", c=case.id).pack())
+    assert "Trạng thái hiện tại: Đã đóng" in harness.alerts(calls)[0]
+    async with db.session() as session:
+        closed = [e for e in await cases.timeline(session, case.id, public_only=True) if e.kind == "closed"]
+    assert closed[0].data == {"outcome": "referred", "note": "Đã báo <b>Công an</b> phường"}
+    reporter = [row.payload["text"] for row in await _outbox(db) if row.chat_id == 6001]
+    assert any("chuyển cho cơ quan Công an" in text for text in reporter)
+
+
+async def test_case_command_shows_card_and_timeline_only_to_responders(harness, db, world):
+    _, case = world
+    calls = await harness.send(harness.user(5003), f"/case {case.code}")
+    assert harness.texts(calls) == ["Không tìm thấy hồ sơ, hoặc Anh/Chị không có quyền xem hồ sơ này."]
+    calls = await harness.send(harness.user(5001), f"/case {case.code.lower()}")
+    texts = harness.texts(calls)
+    assert case.code in texts[0] and "Lịch sử hồ sơ" in texts[1]
+    calls = await harness.send(harness.user(5001), "/cases")
+    assert case.code in harness.texts(calls)[0]
+    async with db.session() as session:
+        kinds = [e.kind for e in await cases.timeline(session, case.id, public_only=False)]
+    assert "viewed" in kinds
