@@ -26,6 +26,7 @@ from storage import routing as routing_store
 from storage.models import CardMessage, Case, CaseRecipient, Evidence, Indicator, Member
 
 log = logging.getLogger(__name__)
+SWEEP_BATCH = 500  # cases per sweep; the next tick takes the rest
 
 
 @dataclass(frozen=True)
@@ -259,21 +260,24 @@ class Casework:
     async def on_sent(self, session: AsyncSession, row: Any, result: Any) -> None:
         """Remember where each card landed (to edit it later) and the forum topic of each case."""
         if row.kind == "card" and result.message_id:
+            # Lock the case before inserting the copy: the insert's foreign-key check share-locks the case
+            # row, and two hooks each holding that share while asking for the exclusive lock deadlock.
+            case = await session.get(Case, row.case_id, with_for_update=True, populate_existing=True)
             copy = CardMessage(case_id=row.case_id, chat_id=row.chat_id, message_id=result.message_id,
                                thread_id=(row.payload or {}).get("thread_id"))
             session.add(copy)
-            await self._catch_up(session, copy, (row.payload or {}).get("version"))
+            await self._catch_up(session, case, copy, (row.payload or {}).get("version"))
         elif row.kind == "topic" and result.message_id and row.case_id is not None:
             await routing_store.set_thread(session, row.case_id, row.chat_id, result.message_id)
             await outbox.set_thread(session, row.case_id, row.chat_id, result.message_id)
 
-    async def _catch_up(self, session: AsyncSession, copy: CardMessage, rendered_version: int | None) -> None:
+    async def _catch_up(self, session: AsyncSession, case: Case | None, copy: CardMessage,
+                        rendered_version: int | None) -> None:
         """A card that was in flight while the case changed was missed by `refresh_cards`: edit it now.
 
-        The case row is locked first, so this and a concurrent status change serialise: either the change
-        sees this copy, or this sees the change.
+        The caller holds the case row's lock, so this and a concurrent status change serialise: either the
+        change sees this copy, or this sees the change.
         """
-        case = await session.get(Case, copy.case_id, with_for_update=True, populate_existing=True)
         if case is None or rendered_version is None or case.version == rendered_version:
             return
         view = await self.view(session, case, await self._last_actor(session, case))
@@ -302,10 +306,16 @@ class Casework:
     async def sweep(self, session: AsyncSession, now: datetime) -> tuple[int, int]:
         """Remind when an acknowledgement is due, escalate one level up when it is overdue.
 
-        Driven by stored due times, so it survives restarts and any instance can run it.
+        Driven by stored due times, so it survives restarts and any instance can run it: the due cases are
+        locked (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's single writer does the same), so two sweepers
+        never remind or escalate one case twice, and a case a responder is acting on right now is left for
+        the next tick, which sees its new state.
         """
         reminded = escalated = 0
-        due = await session.scalars(select(Case).where(Case.status.in_((NEW, ESCALATED)), Case.ack_due_at <= now))
+        due = await session.scalars(
+            select(Case).where(Case.status.in_((NEW, ESCALATED)), Case.ack_due_at <= now)
+            .order_by(Case.ack_due_at).limit(SWEEP_BATCH).with_for_update(skip_locked=True, of=Case)
+        )
         for case in list(due):
             window = self.ack_window(case.severity)
             if case.reminded_at is None:

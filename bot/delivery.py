@@ -62,6 +62,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import outbox
@@ -73,6 +74,7 @@ log = logging.getLogger(__name__)
 OnSent = Callable[[AsyncSession, OutboxMessage, "SendResult"], Awaitable[None]]
 OnRowFailed = Callable[[AsyncSession, OutboxMessage], Awaitable[None]]
 MIN_PAUSE = 0.005
+HOOK_ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
@@ -532,25 +534,45 @@ class DeliveryWorker:
         mark: Callable[[AsyncSession], Awaitable[OutboxMessage | None]],
         hook: Callable[[AsyncSession, OutboxMessage], Awaitable[None]] | None = None,
     ) -> None:
-        """Record the outcome and run the hook in one transaction; without the hook if the hook fails."""
-        try:
-            async with self.db.session() as session:
-                fresh = await mark(session)
-                if fresh is None:
-                    self.stats["lost_claims"] += 1
-                    log.warning("outbox row %s was taken over by another worker before its outcome was "
-                                "recorded", row.id)
-                    return
-                if hook is not None:
-                    await hook(session, fresh)
-        except Exception:
-            if hook is None:
-                raise
-            self.stats["hook_errors"] += 1
-            log.exception("delivery hook failed for outbox row %s (%s); recording the outcome without it",
-                          row.id, row.kind)
-            async with self.db.session() as session:
-                await mark(session)
+        """Record the outcome and run the hook in one transaction; without the hook if the hook keeps failing.
+
+        A hook that lost a lock race (deadlock, serialization failure) runs again in a new transaction: its
+        work (where a card landed, routing a case onwards) matters, and repeating the whole transaction is
+        safe. Any other hook failure is a bug: logged, and the outcome recorded without it."""
+        for attempt in range(1, HOOK_ATTEMPTS + 1):
+            try:
+                async with self.db.session() as session:
+                    fresh = await mark(session)
+                    if fresh is None:
+                        self.stats["lost_claims"] += 1
+                        log.warning("outbox row %s was taken over by another worker before its outcome was "
+                                    "recorded", row.id)
+                        return
+                    if hook is not None:
+                        await hook(session, fresh)
+                return
+            except Exception as exc:
+                if hook is None:
+                    raise
+                if attempt < HOOK_ATTEMPTS and _lock_conflict(exc):
+                    self.stats["hook_retries"] += 1
+                    log.info("outbox row %s: its hook lost a lock race; trying again", row.id)
+                    await asyncio.sleep(0.05 * attempt * (1 + self._rng.random()))
+                    continue
+                self.stats["hook_errors"] += 1
+                log.exception("delivery hook failed for outbox row %s (%s); recording the outcome without it",
+                              row.id, row.kind)
+                break
+        async with self.db.session() as session:
+            await mark(session)
+
+
+def _lock_conflict(exc: BaseException) -> bool:
+    """A deadlock or serialization failure (PostgreSQL SQLSTATE 40P01/40001), or SQLite's busy database."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    code = getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None)
+    return code in ("40P01", "40001") or "database is locked" in str(exc.orig)
 
 
 def _at(seconds: float) -> datetime:

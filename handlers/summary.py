@@ -97,8 +97,11 @@ async def _confirm(query: CallbackQuery, message: Message, draft: Draft, session
         return
     if submitted.created:
         await casework.dispatch(session, submitted.case, now)  # cards go out in this same transaction
-    await query.answer()
     await state.clear()
+    # The receipt is a promise that the case exists: commit before making it. A crash after this commit
+    # re-handles the update, which finds the case by its submission key (one case, the same code).
+    await session.commit()
+    await query.answer()
     await message.edit_reply_markup(reply_markup=None)
     case = submitted.case
     advice = advice_for(case.incident_type, case.answers)

@@ -6,26 +6,23 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import upsert
 from storage.models import Case, CaseCounter, CaseEvent, Evidence, Indicator, Unit
 
 
 async def next_sequence(session: AsyncSession, unit_id: int, year: int) -> int:
-    """The next number of the unit's case codes for `year`; the counter row's lock serialises writers."""
-    exists = await session.scalar(
-        select(CaseCounter.last_seq).where(CaseCounter.unit_id == unit_id, CaseCounter.year == year)
-    )
-    if exists is None:
-        await session.execute(insert(CaseCounter).values(unit_id=unit_id, year=year, last_seq=0))
-    result = await session.execute(
-        update(CaseCounter)
-        .where(CaseCounter.unit_id == unit_id, CaseCounter.year == year)
-        .values(last_seq=CaseCounter.last_seq + 1)
+    """The next number of the unit's case codes for `year`, in one statement: the first case of a year
+    creates the counter and concurrent writers (several instances, PostgreSQL) queue on its row lock
+    instead of colliding on its insert."""
+    statement = (
+        upsert(session, CaseCounter).values(unit_id=unit_id, year=year, last_seq=1)
+        .on_conflict_do_update(index_elements=["unit_id", "year"], set_={"last_seq": CaseCounter.last_seq + 1})
         .returning(CaseCounter.last_seq)
     )
-    return int(result.scalar_one())
+    return int((await session.execute(statement)).scalar_one())
 
 
 async def by_submission(session: AsyncSession, submission_key: str) -> Case | None:

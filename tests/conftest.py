@@ -10,7 +10,7 @@ import pytest
 from bot.i18n import load_catalog
 from bot.settings import Settings
 from storage.db import Database
-from storage.migrate import upgrade
+from tests.databases import BACKENDS, PostgresTemplates, SqliteTemplates
 from tests.e2e import TOKEN as E2E_TOKEN
 from tests.e2e import BotProcess
 from tests.fakebot import FakeTelegram
@@ -19,12 +19,36 @@ from tests.harness import Harness
 TOKEN = "123456:TEST-token-aaaaaaaaaaaaaaaaaaaaaaaa"
 
 
+@pytest.fixture(scope="session")
+def sqlite_templates() -> Iterator[SqliteTemplates]:
+    templates = SqliteTemplates()
+    yield templates
+    templates.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_templates() -> Iterator[PostgresTemplates]:
+    templates = PostgresTemplates()
+    yield templates
+    templates.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every test that touches the database runs on SQLite and on PostgreSQL."""
+    return request.param
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> Iterator[str]:
-    """A freshly migrated SQLite database file (migrations run outside the event loop)."""
-    url = f"sqlite+aiosqlite:///{tmp_path}/bot.db"
-    upgrade(url)
+def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A freshly migrated database of the test's backend (a copy of a template migrated once)."""
+    if backend == "sqlite":
+        yield request.getfixturevalue("sqlite_templates").fresh(tmp_path)
+        return
+    templates: PostgresTemplates = request.getfixturevalue("postgres_templates")
+    url = templates.fresh()
     yield url
+    templates.drop(url)
 
 
 @pytest.fixture

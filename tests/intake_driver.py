@@ -7,14 +7,9 @@ Telegram HTML, or an update whose handler raised.
 
 from __future__ import annotations
 
-import atexit
 import re
-import shutil
-import sqlite3
-import tempfile
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from aiogram.fsm.storage.base import StorageKey
@@ -37,7 +32,6 @@ from handlers.callbacks import (
     TypeCb,
 )
 from handlers.middlewares import FloodMiddleware
-from storage.migrate import upgrade
 from storage.models import Case, CaseEvent, Evidence, FsmRecord, InboxUpdate, Indicator
 from tests.harness import Harness
 
@@ -57,31 +51,6 @@ class Typed(str):
 
 
 # --- a migrated database, fast -------------------------------------------------------------------------
-
-_template: Path | None = None
-
-
-def migrated_database(folder: Path) -> str:
-    """The URL of a fresh, fully migrated SQLite file in `folder`.
-
-    Running the migrations once per test costs more than most stories; they run once per test session
-    into a template, and each test gets a copy (through SQLite's backup API, so WAL content is included).
-    """
-    global _template
-    if _template is None:
-        scratch = Path(tempfile.mkdtemp(prefix="intake-template-"))
-        atexit.register(shutil.rmtree, scratch, True)
-        upgrade(f"sqlite+aiosqlite:///{scratch}/template.db")
-        _template = scratch / "template.db"
-    target = folder / "bot.db"
-    source, copy = sqlite3.connect(_template), sqlite3.connect(target)
-    try:
-        source.backup(copy)
-    finally:
-        source.close()
-        copy.close()
-    return f"sqlite+aiosqlite:///{target}"
-
 
 # --- what Telegram accepts ---------------------------------------------------------------------------
 

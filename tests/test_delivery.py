@@ -83,6 +83,7 @@ async def test_200_notifications_under_5xx_and_429_arrive_exactly_once(
     fake.seed(1)
     fake.failure_rate = 0.3
     fake.rate_limit(per_second=50)
+    fake.fail_next("sendMessage", n=3, status=429, retry_after=1)  # a burst, whatever the timing
     # Faster than the fake allows, so its 429 bursts are met and must be honoured.
     worker = DeliveryWorker(db, TelegramSender(bot), global_rate=200, **FAST)
 
@@ -265,7 +266,8 @@ async def test_killed_worker_leaves_pending_rows_to_be_sent_once(db: Database, f
     users = [fake.user(950 + i, started=True) for i in range(3)]
     fake.slow(0.3)
     await put(db, *(text_row(f"k{u.id}", u.id, "Thẻ") for u in users))
-    worker = DeliveryWorker(db, TelegramSender(bot), concurrency=1, **FAST)
+    # A short lease: with several workers (PostgreSQL) a dead worker's claim is only taken over after it.
+    worker = DeliveryWorker(db, TelegramSender(bot), concurrency=1, lease=1.0, **FAST)
     task = asyncio.create_task(worker.run())
     await fake.wait_for_call("sendMessage")  # first send in flight
     task.cancel()  # the process dies
@@ -275,7 +277,7 @@ async def test_killed_worker_leaves_pending_rows_to_be_sent_once(db: Database, f
     counts = await status_counts(db)
     assert counts["pending"] == 2 and counts["sending"] + counts["sent"] == 1
 
-    restarted = DeliveryWorker(db, TelegramSender(bot), **FAST)
+    restarted = DeliveryWorker(db, TelegramSender(bot), lease=1.0, **FAST)
     assert await restarted.drain(timeout=5)
     assert (await status_counts(db))["sent"] == 3
     assert restarted.stats["uncertain_resent"] == counts["sending"]

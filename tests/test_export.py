@@ -19,7 +19,6 @@ from bot import export, reports
 from bot.drafts import Draft, EvidenceItem
 from storage.db import Database
 from tests.factories import make_tree
-from tests.intake_driver import migrated_database
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,11 +27,6 @@ CONTACT_PHONE = "+84911222333"
 CONTACT_NAME = "Nguyễn Thị Lan"
 IDENTITY_FIELDS = {"reporter_id", "contact_name", "contact_phone"}
 
-
-@pytest.fixture
-def db_url(tmp_path):  # type: ignore[no-untyped-def]
-    """Overrides conftest's: a copy of a database migrated once per session (see intake_driver)."""
-    return migrated_database(tmp_path)
 
 
 async def file_case(db: Database, school, incident_type: str, answers: dict, when: datetime, *,  # type: ignore[no-untyped-def]

@@ -29,7 +29,6 @@ from tests.intake_driver import (
     STALE,
     Reporter,
     check_calls,
-    migrated_database,
     only_case,
 )
 
@@ -61,11 +60,6 @@ def location() -> dict:
 def photo() -> dict:
     return {"photo": [PhotoSize(file_id="ph", file_unique_id="ph", width=800, height=600)]}
 
-
-@pytest.fixture
-def db_url(tmp_path):  # type: ignore[no-untyped-def]
-    """Overrides conftest's: a copy of a database migrated once per session (see intake_driver)."""
-    return migrated_database(tmp_path)
 
 
 @pytest.fixture(autouse=True)

@@ -3,9 +3,7 @@ exclusion of chats that blocked the bot, responder groups, and the authorisation
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,28 +13,8 @@ from bot import routing
 from bot.routing import CaseFacts, Directory, Recipient, route
 from storage import routing as store
 from storage.db import Database
-from storage.migrate import upgrade
 from storage.models import Case, Member, ResponderGroup, Unit
 from tests.factories import make_tree, make_unit
-
-# --- a migrated database per test, copied from one migrated template (fast) ----------------------------------
-
-
-@pytest.fixture(scope="module")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("routing-template") / "bot.db"
-    upgrade(f"sqlite+aiosqlite:///{path}")
-    return path
-
-
-@pytest.fixture
-def db_url(migrated_template: Path, tmp_path: Path) -> Iterator[str]:
-    """Overrides conftest's `db_url`: the same migrated schema, without running Alembic for every test."""
-    for suffix in ("", "-wal", "-shm"):
-        source = Path(f"{migrated_template}{suffix}")
-        if source.exists():
-            shutil.copy(source, tmp_path / f"bot.db{suffix}")
-    yield f"sqlite+aiosqlite:///{tmp_path}/bot.db"
 
 
 @pytest.fixture

@@ -106,3 +106,23 @@ async def test_case_command_shows_card_and_timeline_only_to_responders(harness, 
     async with db.session() as session:
         kinds = [e.kind for e in await cases.timeline(session, case.id, public_only=False)]
     assert "viewed" in kinds
+
+
+async def test_sweepers_running_at_once_remind_and_escalate_each_case_once(db, settings, catalog, world):
+    """Several instances each run the SLA sweeper; a case is still reminded once and escalated once."""
+    import asyncio
+    from datetime import timedelta
+
+    from bot.app import sweep_deadlines
+
+    _, case = world
+    casework = Casework(settings, catalog)
+    due = case.ack_due_at
+    reminded = await asyncio.gather(*(sweep_deadlines(db, casework, due + timedelta(seconds=1)) for _ in range(4)))
+    escalated = await asyncio.gather(*(sweep_deadlines(db, casework, due + timedelta(hours=2)) for _ in range(4)))
+    assert sum(r for r, _ in reminded) == 1 and sum(e for _, e in escalated) == 1
+    async with db.session() as session:
+        kinds = [e.kind for e in await cases.timeline(session, case.id, public_only=False)]
+    assert kinds.count("reminded") == 1 and kinds.count("escalated_overdue") == 1
+    reminders = [row for row in await _outbox(db) if row.kind == "reminder"]
+    assert sorted(row.chat_id for row in reminders) == [5001, 5002]
