@@ -103,7 +103,7 @@ class Casework:
         chat = recipient.chat_id
         if forum and recipient.thread_id is None:
             title = f"{case.code} · {i18n.plain(f'severity-{case.severity}')} · {type_label(case.incident_type, i18n)}"
-            await outbox.enqueue(session, key=f"topic:{case.id}:{chat}", chat_id=chat, kind="topic",
+            await outbox.enqueue(session, key=f"topic:{case.id}:{chat}:{event_id}", chat_id=chat, kind="topic",
                                  case_id=case.id, payload={"title": title[:128]})
         reason = Html("; ".join(i18n.t(f"route-{r.replace('_', '-')}") for r in why))
         text = cards.render(view, i18n, self.settings.tz) + "\n" + i18n.t("card-why", reason=reason)
@@ -286,6 +286,24 @@ class Casework:
                              chat_id=copy.chat_id, kind="edit", case_id=case.id,
                              payload={"message_id": copy.message_id, "text": cards.render(view, i18n, self.settings.tz),
                                       "buttons": cards.buttons(case, i18n)})
+
+    async def on_thread_gone(self, session: AsyncSession, row: Any) -> None:
+        """Someone deleted the case's forum topic: open a new one, put the card there again, and resend the
+        message that found the topic gone (it follows the card into the new topic)."""
+        if row.case_id is None:
+            return
+        case = await session.get(Case, row.case_id, with_for_update=True, populate_existing=True)
+        recipient = await routing_store.recipient(session, row.case_id, row.chat_id)
+        if case is None or recipient is None or recipient.thread_id is None:
+            return  # already recreated by an earlier failure of the same topic
+        await routing_store.set_thread(session, case.id, row.chat_id, None)
+        recipient.thread_id = None
+        event = await cases.add_event(session, case.id, "topic_recreated", data={"chat_id": row.chat_id})
+        await self._queue_card(session, case, recipient, (recipient.reason,), await self.view(session, case),
+                               event.id, forum=True)
+        if row.kind != "card":
+            await outbox.enqueue(session, key=f"{row.key}:t{event.id}", chat_id=row.chat_id, kind=row.kind,
+                                 case_id=case.id, payload={**(row.payload or {}), "thread_id": None})
 
     async def on_failed(self, session: AsyncSession, row: Any) -> None:
         """A recipient refused for good (blocked the bot): mark them and route the case onwards."""

@@ -1,7 +1,9 @@
 """`python -m bot …`: run the bot, migrate, manage the directory, invites and links.
 
 Every command loads the settings first, so a missing or bad setting is one clear paragraph and
-exit code 2, never a traceback; the token never appears in anything printed.
+exit code 2, never a traceback; the token never appears in anything printed. A service the bot needs
+that cannot be reached at start-up (the database, Redis) is one line naming the setting and exit code 3,
+so a supervisor can tell "fix the configuration" (2) from "try again later" (3).
 """
 
 from __future__ import annotations
@@ -13,16 +15,18 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
 
-from bot.logs import setup_logging
+from bot.health import ServiceUnavailable
+from bot.logs import RedactingFilter, setup_logging
 from bot.settings import Settings, SettingsError, load_settings
 
-EXIT_USAGE, EXIT_FAILED = 2, 1
+EXIT_USAGE, EXIT_FAILED, EXIT_UNAVAILABLE = 2, 1, 3
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="School cyber-incident reporting bot.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("run", help="apply migrations, then serve updates (long polling)")
+    commands.add_parser("run", help="apply migrations, then serve updates (long polling, or a webhook "
+                                    "when WEBHOOK_URL is set)")
     commands.add_parser("migrate", help="apply database migrations")
 
     directory = commands.add_parser("directory", help="the directory of provinces, districts and schools")
@@ -58,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     inbox_cmd = commands.add_parser("inbox", help="updates whose handling failed repeatedly")
     inbox_cmds = inbox_cmd.add_subparsers(dest="inbox_command", required=True, metavar="ACTION")
     inbox_cmds.add_parser("list", help="list failed updates")
-    replay = inbox_cmds.add_parser("replay", help="queue failed updates again (handled at the next `run`)")
+    replay = inbox_cmds.add_parser("replay", help="queue failed updates again (the running bot takes them)")
     replay.add_argument("update_ids", nargs="*", type=int, help="update ids (default: all failed)")
     return parser
 
@@ -72,19 +76,20 @@ def _date(text: str) -> date:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    settings: Settings | None = None
     try:
         settings = load_settings()
-        setup_logging(settings.log_level, _secrets(settings))
+        setup_logging(settings.log_level, settings.secrets(), settings.log_format)
         return asyncio.run(_dispatch(args, settings))
     except SettingsError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except ServiceUnavailable as exc:
+        redact = RedactingFilter(settings.secrets() if settings else ()).redact
+        print(f"Cannot start: {redact(str(exc))}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
     except KeyboardInterrupt:
         return 130
-
-
-def _secrets(settings: Settings) -> list[str]:
-    return [settings.bot_token.get_secret_value()] if settings.bot_token else []
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -242,7 +247,8 @@ async def _inbox(args: argparse.Namespace, settings: Settings) -> int:
             count = await inbox.requeue(session, ids)
     finally:
         await db.dispose()
-    print(f"Queued {count} update(s) again; they are handled at the next start of `run`.")
+    print(f"Queued {count} update(s) again; a running bot handles them within a minute, else the next `run` "
+          "does.")
     return 0
 
 

@@ -9,12 +9,16 @@ What it guarantees
 - **Order per chat.** Only the oldest unfinished row of a chat may be sent (see `storage.outbox`), and a
   chat has at most one send in flight, so a status message never overtakes the card it refers to.
   Different chats proceed concurrently (`concurrency`, 8 by default).
-- **Telegram's limits.** A global token bucket (`global_rate`, ~25 msg/s with a small burst, under
-  Telegram's ~30/s), per private chat `private_per_second` with a `private_burst`, per group the same plus
-  at most `group_per_minute` in any minute. A row whose chat is not allowed yet simply stays pending while
-  other chats proceed; the worker sleeps until the next row can go (no busy loop). A 429 is honoured
-  exactly: that row waits `retry_after`, and the whole worker pauses as long, since flood control applies
-  to the bot.
+- **Telegram's limits.** A global token bucket (`global_rate`: 96% of Telegram's ~30/s, with a burst of
+  one, so sends are evenly spaced and no second ever holds more than the limit; `worker_settings_for`),
+  per private chat `private_per_second` with a `private_burst`, per group the same plus at most
+  `group_per_minute` in any minute. Rows are claimed in small batches and each is sent at the slot it
+  booked on the global bucket (up to `SCHEDULE_AHEAD` ahead). A row whose chat is not allowed yet simply
+  stays pending while other chats proceed; the worker sleeps until the next row can go (no busy loop). A
+  429 is honoured exactly: that row waits `retry_after`, and the whole worker pauses as long, since flood
+  control applies to the bot (rows booked for a slot inside the pause go back in line unsent).
+- **Outcomes are committed in groups**: results arriving while one transaction is written share the next;
+  a group in which anything fails is rolled back and recorded row by row.
 - **Transient errors** (network, 5xx, timeouts) are retried with exponential backoff and jitter, bounded
   by `max_delay`; after `max_attempts` the row is `failed`. **Permanent refusals** fail the row at once:
   when the recipient is gone (403 blocked/kicked, "chat not found", "user is deactivated") `on_failed`
@@ -54,6 +58,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import time
 from collections import Counter, deque
@@ -73,7 +78,31 @@ log = logging.getLogger(__name__)
 
 OnSent = Callable[[AsyncSession, OutboxMessage, "SendResult"], Awaitable[None]]
 OnRowFailed = Callable[[AsyncSession, OutboxMessage], Awaitable[None]]
+Mark = Callable[[AsyncSession], Awaitable[OutboxMessage | None]]
+Hook = Callable[[AsyncSession, OutboxMessage], Awaitable[None]]
 MIN_PAUSE = 0.005
+
+TELEGRAM_GLOBAL_LIMIT = 30.0
+"""Messages per second Telegram lets one bot send in all (about 30); beyond it, sends are answered 429."""
+RATE_SHARE = 0.96
+"""Share of a platform's global limit the worker sends at. With a burst of one, no one-second window ever
+holds more than `RATE_SHARE * limit + 1` sends, leaving ~3% for timing jitter (bench B2)."""
+SCHEDULE_AHEAD = 0.1
+"""Seconds of sends that may be booked ahead: rows are claimed in batches and sent at their booked slot."""
+ROUND_TRIP = 0.1
+"""Seconds one API call is assumed to take; sends in flight = rate × ROUND_TRIP (Little's law)."""
+
+
+def worker_settings_for(global_limit: float) -> dict[str, Any]:
+    """Global pacing for a platform allowing `global_limit` messages/s: `RATE_SHARE` of it, evenly spaced,
+    with enough sends in flight to keep that rate at a `ROUND_TRIP` per call. For Telegram (30/s): 28.8/s,
+    a burst of 1, 8 in flight."""
+    rate = global_limit * RATE_SHARE
+    return {"global_rate": rate, "global_burst": max(1.0, global_limit * 0.01),
+            "concurrency": max(8, math.ceil(rate * ROUND_TRIP))}
+
+
+DEFAULTS = worker_settings_for(TELEGRAM_GLOBAL_LIMIT)
 HOOK_ATTEMPTS = 4
 
 
@@ -231,7 +260,7 @@ class DeliveryWorker:
         db: Database,
         sender: Sender,
         *,
-        global_rate: float = 25.0,
+        global_rate: float = DEFAULTS["global_rate"],
         global_burst: float | None = None,
         private_per_second: float = 1.0,
         private_burst: int = 3,
@@ -239,7 +268,7 @@ class DeliveryWorker:
         max_attempts: int = 12,
         base_delay: float = 1.0,
         max_delay: float = 300.0,
-        concurrency: int = 8,
+        concurrency: int = DEFAULTS["concurrency"],
         poll_interval: float = 1.0,
         lease: float = 120.0,
         exclusive: bool | None = None,
@@ -273,8 +302,13 @@ class DeliveryWorker:
         self.on_thread_gone = on_thread_gone
         self.stats: Counter[str] = Counter()
         now = clock()
-        self._global = TokenBucket(global_rate, global_burst or max(1.0, global_rate * 0.2), now)
+        # A burst of ~1% of the rate: sends are spread evenly, never bunched above the platform's limit.
+        self._global = TokenBucket(global_rate, global_burst or max(1.0, global_rate * 0.01), now)
+        self.schedule_ahead = SCHEDULE_AHEAD
+        self._outcomes: list[tuple[OutboxMessage, Mark, Hook | None, asyncio.Future[None]]] = []
+        self._recorder: asyncio.Task[None] | None = None
         self._chats: dict[int, ChatLimiter] = {}
+        self._limited: set[int] = set()  # chats whose limiter said "wait" after their latest send
         self._inflight: dict[int, tuple[int, asyncio.Task[None]]] = {}  # row id -> (chat id, task)
         self._paused_until = 0.0
         self._wake = asyncio.Event()
@@ -300,12 +334,19 @@ class DeliveryWorker:
     async def run(self) -> None:
         """Deliver until `stop()`; wakes on `wake()`, else looks again every `poll_interval` at most."""
         await self._start()
+        failing = False
         try:
             while not self._stopping:
                 try:
                     delay = await self._step()
-                except Exception:
-                    log.exception("delivery loop failed; trying again shortly")
+                    if failing:
+                        failing = False
+                        log.warning("delivery resumed")
+                except Exception as exc:
+                    if not failing:  # one line per outage, not one per second
+                        failing = True
+                        log.warning("delivery paused: %s: %s; trying again every %.0fs", type(exc).__name__,
+                                    str(exc).splitlines()[0][:200] if str(exc) else "", self.poll_interval)
                     delay = self.poll_interval
                 if not self._stopping:
                     await self._pause(delay)
@@ -313,6 +354,8 @@ class DeliveryWorker:
         except asyncio.CancelledError:
             for _, task in self._inflight.values():
                 task.cancel()
+            if self._recorder is not None:
+                self._recorder.cancel()
             await asyncio.gather(*(task for _, task in self._inflight.values()), return_exceptions=True)
             raise
 
@@ -370,11 +413,13 @@ class DeliveryWorker:
         free = self.concurrency - len(self._inflight)
         if free <= 0:
             return None
-        global_wait = self._global.wait(now)
-        if global_wait > 0:
-            return max(MIN_PAUSE, global_wait)
-        limit = min(free, max(1, int(self._global.available(now))))
-        limited = {chat: wait for chat, limiter in self._chats.items() if (wait := limiter.wait(now)) > 0}
+        # Sends may be booked up to `schedule_ahead` seconds ahead of the global bucket; each waits for its
+        # slot in `_deliver`. So rows are claimed in batches, not one claim per token.
+        bookable = self._global.available(now) + self._global.rate * self.schedule_ahead
+        if bookable < 1:
+            return max(MIN_PAUSE, (1 - bookable) / self._global.rate)
+        limit = min(free, max(1, int(bookable)))
+        limited = self._limited_chats(now)
         busy = {chat for chat, _ in self._inflight.values()}
         async with self.db.session() as session:
             claimed = await outbox.claim(
@@ -393,18 +438,36 @@ class DeliveryWorker:
             waits.append((due - _at(now)).total_seconds())
         return max(MIN_PAUSE, min(waits))
 
+    def _limited_chats(self, now: float) -> dict[int, float]:
+        """Chats that must wait before their next send, and how long. Only a send can make a chat wait, so
+        only chats noted by `_launch` are looked at (not every chat the worker has sent to lately)."""
+        limited = {}
+        for chat in list(self._limited):
+            limiter = self._chats.get(chat)
+            wait = limiter.wait(now) if limiter is not None else 0.0
+            if wait > 0:
+                limited[chat] = wait
+            else:
+                self._limited.discard(chat)
+        return limited
+
     async def _recover_expired(self, now: float) -> None:
         try:
             await self._recover(all_sending=False)
-        except Exception:
-            log.exception("could not recover orphaned outbox rows")
+        except Exception as exc:
+            log.warning("could not recover orphaned outbox rows yet (%s)", type(exc).__name__)
             self._next_recovery = now + self.poll_interval
 
     def _launch(self, item: outbox.Claimed, now: float) -> None:
         row = item.row
         cost = message_cost(row)
+        # This send's slot: when the global bucket holds its tokens (now, or later when booked ahead).
+        slot = max(0.0, (min(cost, self._global.capacity) - self._global.available(now)) / self._global.rate)
         self._global.take(now, cost)
-        self._limiter(row.chat_id, now).take(now, cost)
+        limiter = self._limiter(row.chat_id, now)
+        limiter.take(now + slot, cost)  # counted when it goes out, so a group's minute window holds exactly
+        if limiter.wait(now) > 0:
+            self._limited.add(row.chat_id)
         self.stats["claimed"] += 1
         if item.uncertain:
             if row.kind == "edit":
@@ -413,7 +476,7 @@ class DeliveryWorker:
                 self.stats["uncertain_resent"] += 1
                 log.warning("uncertain_resent: outbox row %s (%s, case %s) may already have been delivered "
                             "before a crash; sending it again", row.id, row.kind, row.case_id)
-        task = asyncio.create_task(self._deliver(row), name=f"outbox-{row.id}")
+        task = asyncio.create_task(self._deliver(row, slot), name=f"outbox-{row.id}")
         self._inflight[row.id] = (row.chat_id, task)
 
     def _limiter(self, chat_id: int, now: float) -> ChatLimiter:
@@ -451,18 +514,28 @@ class DeliveryWorker:
 
     # --- one row ------------------------------------------------------------------------------------
 
-    async def _deliver(self, row: OutboxMessage) -> None:
+    async def _deliver(self, row: OutboxMessage, slot: float = 0.0) -> None:
         try:
-            try:
-                result = await self.sender.send(row)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # a sender bug: treat as transient, the backoff bounds the damage
-                log.exception("sender raised on outbox row %s (%s)", row.id, row.kind)
-                result = SendResult.transient(f"{type(exc).__name__}: {exc}")
+            if slot > 0:
+                await self._sleep(slot)  # its booked place in the global rate
+            if self.clock() < self._paused_until:
+                # A flood wait began while this row waited for its slot: back in line, no attempt used.
+                self.stats["rescheduled"] += 1
+                rid, attempts, due = row.id, row.attempts, _at(self._paused_until)
+                outcome: tuple[Mark, Hook | None] = (lambda s: outbox.mark_retry(
+                    s, rid, attempts, due_at=due, error="flood wait (not sent)", count_attempt=False), None)
+            else:
+                try:
+                    result = await self.sender.send(row)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # a sender bug: treat as transient, the backoff bounds the damage
+                    log.exception("sender raised on outbox row %s (%s)", row.id, row.kind)
+                    result = SendResult.transient(f"{type(exc).__name__}: {exc}")
+                outcome = self._outcome(row, result)
             for attempt in range(3):
                 try:
-                    await self._settle(row, result)
+                    await self._record(row, *outcome)
                     break
                 except Exception:
                     if attempt == 2:
@@ -480,22 +553,25 @@ class DeliveryWorker:
         return delay / 2 + self._rng.random() * delay / 2
 
     async def _settle(self, row: OutboxMessage, result: SendResult) -> None:
+        await self._record(row, *self._outcome(row, result))
+
+    def _outcome(self, row: OutboxMessage, result: SendResult) -> tuple[Mark, Hook | None]:
+        """What a send came to: counted and logged here, once; returns how to record it, and the hook."""
         now = self.clock()
         at = _at(now)
         rid, attempts = row.id, row.attempts
         if result.ok:
             self.stats["sent"] += 1
             hook = (lambda s, r: self.on_sent(s, r, result)) if self.on_sent else None  # type: ignore[misc]
-            await self._record(row, lambda s: outbox.mark_sent(s, rid, attempts, message_id=result.message_id,
-                                                               now=at), hook)
-        elif result.retry_after is not None:
+            return (lambda s: outbox.mark_sent(s, rid, attempts, message_id=result.message_id, now=at)), hook
+        if result.retry_after is not None:
             wait = max(0.0, result.retry_after)
             self.stats["flood_waits"] += 1
             self._paused_until = max(self._paused_until, now + wait)
             log.info("flood wait %.0fs (outbox row %s, %s); pausing all sends", wait, rid, row.kind)
-            await self._record(row, lambda s: outbox.mark_retry(
-                s, rid, attempts, due_at=at + timedelta(seconds=wait), error=result.error, count_attempt=False))
-        elif result.permanent:
+            return (lambda s: outbox.mark_retry(s, rid, attempts, due_at=at + timedelta(seconds=wait),
+                                                error=result.error, count_attempt=False)), None
+        if result.permanent:
             self.stats["failed"] += 1
             hook = None
             if result.recipient_gone:
@@ -512,28 +588,79 @@ class DeliveryWorker:
                 self.stats["refused"] += 1
                 log.error("outbox row %s (%s, case %s) refused by the API, a bug in what we sent: %s",
                           rid, row.kind, row.case_id, result.error)
-            await self._record(row, lambda s: outbox.mark_failed(s, rid, attempts, error=result.error), hook)
-        elif attempts >= self.max_attempts:
+            return (lambda s: outbox.mark_failed(s, rid, attempts, error=result.error)), hook
+        if attempts >= self.max_attempts:
             self.stats["failed"] += 1
             self.stats["gave_up"] += 1
             log.error("outbox row %s (%s, case %s): giving up after %d attempts: %s",
                       rid, row.kind, row.case_id, attempts, result.error)
-            await self._record(row, lambda s: outbox.mark_failed(
-                s, rid, attempts, error=f"gave up after {attempts} attempts: {result.error}"))
-        else:
-            delay = self.backoff(attempts)
-            self.stats["retried"] += 1
-            log.info("outbox row %s (%s) attempt %d failed (%s); retrying in %.1fs",
-                     rid, row.kind, attempts, result.error, delay)
-            await self._record(row, lambda s: outbox.mark_retry(
-                s, rid, attempts, due_at=at + timedelta(seconds=delay), error=result.error))
+            return (lambda s: outbox.mark_failed(
+                s, rid, attempts, error=f"gave up after {attempts} attempts: {result.error}")), None
+        delay = self.backoff(attempts)
+        self.stats["retried"] += 1
+        log.info("outbox row %s (%s) attempt %d failed (%s); retrying in %.1fs",
+                 rid, row.kind, attempts, result.error, delay)
+        return (lambda s: outbox.mark_retry(s, rid, attempts, due_at=at + timedelta(seconds=delay),
+                                            error=result.error)), None
 
-    async def _record(
-        self,
-        row: OutboxMessage,
-        mark: Callable[[AsyncSession], Awaitable[OutboxMessage | None]],
-        hook: Callable[[AsyncSession, OutboxMessage], Awaitable[None]] | None = None,
-    ) -> None:
+    # --- recording outcomes: group commit -------------------------------------------------------------
+
+    async def _record(self, row: OutboxMessage, mark: Mark, hook: Hook | None = None) -> None:
+        """Record the outcome (and run the hook) durably; returns once committed.
+
+        Outcomes are committed in groups: those that arrive while a transaction is being written go
+        together into the next one. If anything in a group fails (a hook's bug, a lock conflict), the group
+        is rolled back and its rows are recorded one by one (`_record_alone`, which retries a hook that lost
+        a lock race and records the outcome without a hook that keeps failing). One transaction per message
+        was the worker's bottleneck (bench B2)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._outcomes.append((row, mark, hook, future))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._record_groups(), name="outbox-recorder")
+        await future
+
+    async def _record_groups(self) -> None:
+        while self._outcomes:
+            group, self._outcomes = self._outcomes, []
+            if len(group) == 1:
+                row, mark, hook, future = group[0]
+                try:
+                    await self._record_alone(row, mark, hook)
+                except Exception as exc:
+                    _settle_future(future, exc)
+                else:
+                    _settle_future(future, None)
+                continue
+            lost = []
+            try:
+                async with self.db.session() as session:
+                    for row, mark, hook, _ in group:
+                        fresh = await mark(session)
+                        if fresh is None:
+                            lost.append(row)
+                        elif hook is not None:
+                            await hook(session, fresh)
+            except Exception as exc:
+                log.info("recording %d outcomes together failed (%r); recording them one by one", len(group), exc)
+                for row, mark, hook, future in group:
+                    try:
+                        await self._record_alone(row, mark, hook)
+                    except Exception as alone:
+                        _settle_future(future, alone)
+                    else:
+                        _settle_future(future, None)
+            else:
+                self.stats["record_groups"] += 1
+                for row in lost:
+                    self._lost_claim(row)
+                for *_, future in group:
+                    _settle_future(future, None)
+
+    def _lost_claim(self, row: OutboxMessage) -> None:
+        self.stats["lost_claims"] += 1
+        log.warning("outbox row %s was taken over by another worker before its outcome was recorded", row.id)
+
+    async def _record_alone(self, row: OutboxMessage, mark: Mark, hook: Hook | None = None) -> None:
         """Record the outcome and run the hook in one transaction; without the hook if the hook keeps failing.
 
         A hook that lost a lock race (deadlock, serialization failure) runs again in a new transaction: its
@@ -544,9 +671,7 @@ class DeliveryWorker:
                 async with self.db.session() as session:
                     fresh = await mark(session)
                     if fresh is None:
-                        self.stats["lost_claims"] += 1
-                        log.warning("outbox row %s was taken over by another worker before its outcome was "
-                                    "recorded", row.id)
+                        self._lost_claim(row)
                         return
                     if hook is not None:
                         await hook(session, fresh)
@@ -565,6 +690,15 @@ class DeliveryWorker:
                 break
         async with self.db.session() as session:
             await mark(session)
+
+
+def _settle_future(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():  # its waiter was cancelled
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
 
 
 def _lock_conflict(exc: BaseException) -> bool:

@@ -11,6 +11,7 @@ import logging
 from aiogram import Bot, Router
 from aiogram.types import ErrorEvent
 
+from bot.health import dependency_of
 from bot.i18n import Catalog
 
 log = logging.getLogger(__name__)
@@ -19,7 +20,9 @@ log = logging.getLogger(__name__)
 async def on_error(event: ErrorEvent, bot: Bot, catalog: Catalog, final_attempt: bool = True,
                    locale: str | None = None) -> bool:
     update = event.update
-    log.error("update %s failed: %r", update.update_id, event.exception, exc_info=event.exception)
+    if dependency_of(event.exception) is None:
+        log.error("update %s failed: %r", update.update_id, event.exception, exc_info=event.exception)
+    # else: the database or Redis may be gone; the update processor checks and logs it once per outage.
     if not final_attempt:
         raise event.exception
     chat_id = _chat_id(event)

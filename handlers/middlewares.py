@@ -6,6 +6,7 @@ inbox, so an update's effects and its "done" mark land atomically.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ from storage import inbox, reporters
 from storage.db import Database, current_session
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+log = logging.getLogger(__name__)
 
 
 class DbSessionMiddleware(BaseMiddleware):
@@ -32,8 +34,12 @@ class DbSessionMiddleware(BaseMiddleware):
             try:
                 data["session"] = session
                 result = await handler(event, data)
-                if isinstance(event, Update):
-                    await inbox.mark_done(session, event.update_id)
+                if isinstance(event, Update) and not await inbox.mark_done(session, event.update_id):
+                    # Handled meanwhile by another instance (its lease on the row had run out): keep one.
+                    log.info("update %s was already handled elsewhere; discarding this run's changes",
+                             event.update_id)
+                    await session.rollback()
+                    return None
                 await session.commit()
                 if self.on_commit is not None:
                     self.on_commit()

@@ -20,7 +20,7 @@ from handlers import keyboards
 from handlers.callbacks import EditCb, SummaryCb
 from handlers.states import Intake
 from storage import cases
-from storage.models import utcnow
+from storage.models import Case, utcnow
 
 SUMMARY_STEPS = {action: (Intake.summary.state,) for action in ("confirm", "edit", "evidence", "identity", "cancel")}
 SUMMARY_STEPS["back"] = (Intake.summary.state, Intake.edit.state)
@@ -41,7 +41,7 @@ async def summary_action(query: CallbackQuery, callback_data: SummaryCb, session
         return
     draft = await ui.load(state)
     if draft is None or draft.id != callback_data.d:
-        await _already_sent_or_stale(query, callback_data.d, session, i18n)
+        await _already_sent_or_stale(query, message, callback_data, session, i18n)
         return
     if await state.get_state() not in SUMMARY_STEPS.get(callback_data.a, ()):
         # An older summary's button while an answer is being changed: filing now would drop that answer.
@@ -71,12 +71,17 @@ async def summary_action(query: CallbackQuery, callback_data: SummaryCb, session
         await show(message, state, draft, i18n)
 
 
-async def _already_sent_or_stale(query: CallbackQuery, draft_id: str, session: AsyncSession,
-                                 i18n: Translator) -> None:
-    """A second confirm (double tap, redelivery, old message): point at the case the first one made."""
-    case = await cases.by_submission(session, draft_id)
+async def _already_sent_or_stale(query: CallbackQuery, message: Message, callback_data: SummaryCb,
+                                 session: AsyncSession, i18n: Translator) -> None:
+    """A second confirm (double tap, redelivery, old message): point at the case the first one made.
+
+    The receipt is sent again: when the process died between saving the case and sending the receipt, the
+    redelivered tap lands here, and this is how the reporter learns the code."""
+    case = await cases.by_submission(session, callback_data.d)
     if case is not None and case.reporter_id == query.from_user.id:
         await query.answer(i18n.plain("report-already-sent", code=case.code), show_alert=True)
+        if callback_data.a == "confirm":
+            await _send_receipt(message, case, i18n)
         return
     await query.answer(i18n.plain("callback-stale"), show_alert=True)
 
@@ -103,7 +108,10 @@ async def _confirm(query: CallbackQuery, message: Message, draft: Draft, session
     await session.commit()
     await query.answer()
     await message.edit_reply_markup(reply_markup=None)
-    case = submitted.case
+    await _send_receipt(message, submitted.case, i18n)
+
+
+async def _send_receipt(message: Message, case: Case, i18n: Translator) -> None:
     advice = advice_for(case.incident_type, case.answers)
     await message.answer(i18n.t("receipt", code=case.code, advice=advice_block(advice, i18n)),
                          reply_markup=keyboards.reporter_menu(i18n))

@@ -44,6 +44,18 @@ async def add(session: AsyncSession, case: Case, evidence: Iterable[Evidence], i
     return case
 
 
+async def naming(session: AsyncSession, kind: str, values: Sequence[str], *, limit: int = 500) -> list[int]:
+    """Ids of the cases (newest first) with an indicator of `kind` whose value is one of `values`: "who else
+    reported this number / account / site?". `values` are the stored forms of one thing
+    (`bot.intake.indicators.stored_forms`); the (kind, value) index serves the lookup."""
+    return list(await session.scalars(naming_query(kind, values, limit=limit)))
+
+
+def naming_query(kind: str, values: Sequence[str], *, limit: int = 500) -> Any:
+    return (select(Indicator.case_id).where(Indicator.kind == kind, Indicator.value.in_(list(values)))
+            .distinct().order_by(Indicator.case_id.desc()).limit(limit))
+
+
 async def count_since(session: AsyncSession, reporter_id: int, since: datetime) -> int:
     return int(await session.scalar(
         select(func.count()).select_from(Case).where(Case.reporter_id == reporter_id, Case.created_at >= since)

@@ -17,6 +17,8 @@ from sqlalchemy import delete, select
 from storage.db import Database
 from storage.models import FsmRecord, utcnow
 
+_ROWS = "fsm.rows"  # session.info key: the FsmRecords this session loaded, held strongly
+
 
 def _state_name(state: StateType) -> str | None:
     return state.state if isinstance(state, State) else state
@@ -30,7 +32,16 @@ class SqlStorage(BaseStorage):
         self.key_builder = key_builder or DefaultKeyBuilder()
 
     async def _row(self, session: Any, key: str) -> FsmRecord | None:
-        return await session.get(FsmRecord, key)
+        """The key's row, loaded once per session: the identity map holds unchanged rows only weakly, so
+        without this every get_state/get_data of one update would SELECT the row again."""
+        rows: dict[str, FsmRecord] = session.info.setdefault(_ROWS, {})
+        record = rows.get(key)
+        if record is not None and record in session:
+            return record
+        record = await session.get(FsmRecord, key)
+        if record is not None:
+            rows[key] = record
+        return record
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         name = _state_name(state)
@@ -39,7 +50,8 @@ class SqlStorage(BaseStorage):
             if record is None:
                 if name is None:
                     return
-                session.add(FsmRecord(key=self.key_builder.build(key), state=name, data={}))
+                session.add(record := FsmRecord(key=self.key_builder.build(key), state=name, data={}))
+                session.info.setdefault(_ROWS, {})[record.key] = record
             else:
                 record.state, record.updated_at = name, utcnow()
                 await self._drop_if_empty(session, record)
@@ -49,6 +61,7 @@ class SqlStorage(BaseStorage):
     async def _drop_if_empty(session: Any, record: FsmRecord) -> None:
         """A cleared conversation leaves no row behind: nothing is kept about a person without need."""
         if record.state is None and not record.data:
+            session.info.get(_ROWS, {}).pop(record.key, None)
             await session.delete(record)
 
     async def get_state(self, key: StorageKey) -> str | None:
@@ -62,7 +75,8 @@ class SqlStorage(BaseStorage):
             if record is None:
                 if not data:
                     return
-                session.add(FsmRecord(key=self.key_builder.build(key), state=None, data=dict(data)))
+                session.add(record := FsmRecord(key=self.key_builder.build(key), state=None, data=dict(data)))
+                session.info.setdefault(_ROWS, {})[record.key] = record
             else:
                 record.data, record.updated_at = dict(data), utcnow()
                 await self._drop_if_empty(session, record)

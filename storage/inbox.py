@@ -2,39 +2,159 @@
 
 Polling confirms an update by asking for the next offset; a webhook by answering 200. Doing either
 only after the update is stored means a crash can delay an update but never lose it, and the primary
-key on `update_id` turns Telegram's redeliveries into no-ops.
+key on `update_id` turns Telegram's redeliveries into no-ops (`done` rows are kept for a TTL, longer
+than Telegram's 24 h of redelivery, then pruned).
+
+Several instances: the instance that stores a row claims it for a lease and renews the lease while it
+works; a pending row whose lease ran out (its instance died) is claimed by whoever looks next
+(`claim_expired`, `FOR UPDATE SKIP LOCKED` on PostgreSQL so two instances never take the same row).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxUpdate, utcnow
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
+STATUSES = (PENDING, DONE, FAILED)
 
 
-async def store(session: AsyncSession, payloads: Iterable[dict[str, Any]]) -> list[int]:
-    """Record updates not seen before; returns the ids that are new (duplicates are skipped)."""
-    payloads = list(payloads)
+async def store(
+    session: AsyncSession,
+    payloads: Iterable[dict[str, Any]],
+    *,
+    claimed_by: str | None = None,
+    lease: timedelta | None = None,
+    now: datetime | None = None,
+) -> list[int]:
+    """Record updates not seen before; returns the ids that are new (duplicates are skipped).
+
+    With `claimed_by` and `lease` the new rows belong to that instance until now + lease. Safe against a
+    concurrent store of the same update by another instance (`INSERT … ON CONFLICT DO NOTHING`).
+    """
+    payloads = list({p["update_id"]: p for p in payloads}.values())
     if not payloads:
         return []
-    ids = [p["update_id"] for p in payloads]
-    known = set(await session.scalars(select(InboxUpdate.update_id).where(InboxUpdate.update_id.in_(ids))))
-    fresh = [p for p in payloads if p["update_id"] not in known]
-    session.add_all(InboxUpdate(update_id=p["update_id"], payload=p) for p in fresh)
-    await session.flush()
-    return [p["update_id"] for p in fresh]
+    now = now or utcnow()
+    until = now + lease if claimed_by is not None and lease is not None else None
+    rows = [{"update_id": p["update_id"], "payload": p, "status": PENDING, "attempts": 0, "received_at": now,
+             "claimed_by": claimed_by if until else None, "claimed_until": until} for p in payloads]
+    dialect = session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        statement = (dialect_insert(InboxUpdate).values(rows).on_conflict_do_nothing(index_elements=["update_id"])
+                     .returning(InboxUpdate.update_id))
+        inserted = set((await session.execute(statement)).scalars())
+    else:  # pragma: no cover - other dialects: check first
+        ids = [row["update_id"] for row in rows]
+        known = set(await session.scalars(select(InboxUpdate.update_id).where(InboxUpdate.update_id.in_(ids))))
+        fresh = [row for row in rows if row["update_id"] not in known]
+        if fresh:
+            await session.execute(insert(InboxUpdate), fresh)
+        inserted = {row["update_id"] for row in fresh}
+    return [p["update_id"] for p in payloads if p["update_id"] in inserted]
 
 
-async def mark_done(session: AsyncSession, update_id: int) -> None:
-    await session.execute(
-        update(InboxUpdate).where(InboxUpdate.update_id == update_id).values(status=DONE, handled_at=utcnow())
+async def mark_done(session: AsyncSession, update_id: int) -> bool:
+    """Mark handled in the caller's transaction. False when the update was already handled (by another
+    instance, or a redelivery that raced this one): the caller should roll its work back."""
+    result = await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id == update_id, InboxUpdate.status != DONE)
+        .values(status=DONE, handled_at=utcnow(), claimed_until=None)
+        .execution_options(synchronize_session=False)
     )
+    if result.rowcount:
+        return True
+    return await status_of(session, update_id) != DONE
+
+
+async def claim_expired(
+    session: AsyncSession, *, instance: str, now: datetime, lease: timedelta, limit: int = 100,
+    take_own: bool = False, after: int | None = None,
+) -> list[InboxUpdate]:
+    """Claim pending rows nobody holds (no claim, or a lease that ran out), lowest update id first.
+
+    `take_own`: also rows still leased to `instance` itself - at start-up they belong to this instance's
+    previous process, which is gone. `after`: only update ids above it (to page through many rows)."""
+    free = or_(InboxUpdate.claimed_until.is_(None), InboxUpdate.claimed_until <= now)
+    if take_own:
+        free = or_(free, InboxUpdate.claimed_by == instance)
+    if after is not None:
+        free = and_(free, InboxUpdate.update_id > after)
+    query = (
+        select(InboxUpdate)
+        .where(InboxUpdate.status == PENDING, free)
+        .order_by(InboxUpdate.update_id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = list((await session.scalars(query)).all())
+    for row in rows:
+        row.claimed_by, row.claimed_until = instance, now + lease
+    await session.flush()
+    return rows
+
+
+async def renew(session: AsyncSession, update_ids: Iterable[int], *, instance: str, until: datetime) -> int:
+    """Extend this instance's lease on rows it is still working on."""
+    ids = list(update_ids)
+    if not ids:
+        return 0
+    result = await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id.in_(ids), InboxUpdate.status == PENDING, InboxUpdate.claimed_by == instance)
+        .values(claimed_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+async def release(session: AsyncSession, update_ids: Iterable[int], *, instance: str) -> int:
+    """Give up this instance's claim on rows it could not finish (stopping), so another takes them at once."""
+    ids = list(update_ids)
+    if not ids:
+        return 0
+    result = await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id.in_(ids), InboxUpdate.status == PENDING, InboxUpdate.claimed_by == instance)
+        .values(claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+async def prune(session: AsyncSession, *, handled_before: datetime) -> int:
+    """Forget handled updates older than the TTL (Telegram no longer redelivers them)."""
+    result = await session.execute(
+        delete(InboxUpdate)
+        .where(InboxUpdate.status == DONE, InboxUpdate.handled_at < handled_before)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+async def counts(session: AsyncSession) -> dict[str, int]:
+    """Rows per status (every status present, zero when none)."""
+    result = {status: 0 for status in STATUSES}
+    rows = await session.execute(select(InboxUpdate.status, func.count()).group_by(InboxUpdate.status))
+    for status, count in rows:
+        result[status] = int(count)
+    return result
+
+
+async def oldest_pending(session: AsyncSession) -> datetime | None:
+    return await session.scalar(select(func.min(InboxUpdate.received_at)).where(InboxUpdate.status == PENDING))
 
 
 async def record_failure(session: AsyncSession, update_id: int, error: str, *, give_up: bool) -> None:
@@ -68,6 +188,6 @@ async def requeue(session: AsyncSession, update_ids: Iterable[int]) -> int:
     result = await session.execute(
         update(InboxUpdate)
         .where(InboxUpdate.update_id.in_(list(update_ids)), InboxUpdate.status == FAILED)
-        .values(status=PENDING, attempts=0)
+        .values(status=PENDING, attempts=0, claimed_by=None, claimed_until=None)
     )
     return result.rowcount or 0

@@ -149,9 +149,15 @@ class FsmRecord(Base):
 
 
 class InboxUpdate(Base):
-    """Every update Telegram handed over, recorded before it is confirmed, until it has been handled."""
+    """Every update Telegram handed over, recorded before it is confirmed, until it has been handled.
+
+    With several instances, a pending row belongs to the instance that claimed it (`claimed_by`) until
+    `claimed_until`; the owner renews the lease while it works, and a row whose lease ran out (its owner
+    died) is claimed by another instance. `done` rows are kept INBOX_TTL_HOURS to recognise redeliveries.
+    """
 
     __tablename__ = "inbox_updates"
+    __table_args__ = (Index("ix_inbox_updates_status_claimed_until", "status", "claimed_until"),)
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -160,6 +166,8 @@ class InboxUpdate(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     handled_at: Mapped[datetime | None] = mapped_column()
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column()
 
 
 class Case(Base):

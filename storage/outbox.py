@@ -162,12 +162,10 @@ async def _finish(
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id, OutboxMessage.status == SENDING, OutboxMessage.attempts == claimed_attempts)
         .values(**values)
-        .execution_options(synchronize_session=False)
+        .returning(OutboxMessage)  # the updated row in the same statement (SQLite >= 3.35, PostgreSQL)
+        .execution_options(synchronize_session=False, populate_existing=True)
     )
-    if not result.rowcount:
-        return None
-    row = await session.get(OutboxMessage, row_id, populate_existing=True)
-    return row
+    return result.scalars().one_or_none()
 
 
 async def mark_sent(

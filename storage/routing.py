@@ -105,6 +105,12 @@ async def recipients_of(session: AsyncSession, case_id: int) -> list[CaseRecipie
     return list(rows)
 
 
+async def recipient(session: AsyncSession, case_id: int, chat_id: int) -> CaseRecipient | None:
+    return await session.scalar(
+        select(CaseRecipient).where(CaseRecipient.case_id == case_id, CaseRecipient.chat_id == chat_id)
+    )
+
+
 async def unreachable_chats(session: AsyncSession, case_id: int) -> set[int]:
     """Chats of the case that refused delivery for good: the `exclude` of the next routing."""
     rows = await session.scalars(
@@ -123,8 +129,8 @@ async def mark_unreachable(session: AsyncSession, case_id: int, chat_id: int) ->
     return (result.rowcount or 0) > 0
 
 
-async def set_thread(session: AsyncSession, case_id: int, chat_id: int, thread_id: int) -> None:
-    """Remember the case's forum topic in a group recipient."""
+async def set_thread(session: AsyncSession, case_id: int, chat_id: int, thread_id: int | None) -> None:
+    """Remember the case's forum topic in a group recipient (None: the topic is gone)."""
     await session.execute(
         update(CaseRecipient)
         .where(CaseRecipient.case_id == case_id, CaseRecipient.chat_id == chat_id)

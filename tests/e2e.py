@@ -67,9 +67,10 @@ class BotProcess:
         await self.process.wait()
 
     async def wait_ready(self, timeout: float = 30) -> None:
-        """Until the bot says it is serving (migrations done, getMe answered)."""
+        """Until the bot says it is serving (migrations done, getMe answered), by long polling or webhook."""
         async with asyncio.timeout(timeout):
-            while "started: long polling" not in self.log()[self._log_offset:]:
+            while not any(mark in self.log()[self._log_offset:]
+                          for mark in ("started: long polling", "started: webhook")):
                 assert self.process is not None and self.process.returncode is None, self.log()[-2000:]
                 await asyncio.sleep(0.05)
 
@@ -182,9 +183,9 @@ def labeller(catalog):  # type: ignore[no-untyped-def]
 async def onboard(fake: FakeTelegram, user_id: int, school_token: str):  # type: ignore[no-untyped-def]
     user = fake.user(user_id, f"Người {user_id}", language_code="vi")
     await user.send(f"/start s_{school_token}")
-    notice = await user.wait_for_message(lambda m: "91/2025/QH15" in m.text, timeout=20)
+    notice = await user.wait_for_message(lambda m: "91/2025/QH15" in m.text, timeout=PROMPT_TIMEOUT)
     await user.press(notice, "Tôi đồng ý")
-    await user.wait_for_message(lambda m: "Đã ghi nhận trường" in m.text)
+    await user.wait_for_message(lambda m: "Đã ghi nhận trường" in m.text, timeout=PROMPT_TIMEOUT)
     return user
 
 
@@ -197,7 +198,7 @@ async def report(fake, user, answers, label, *, stop_before_confirm: bool = Fals
             if stop_before_confirm:
                 return prompt
             await user.press(prompt, "Gửi báo cáo")
-            return await user.wait_for_message(lambda m: "Mã báo cáo" in m.text)
+            return await user.wait_for_message(lambda m: "Mã báo cáo" in m.text, timeout=PROMPT_TIMEOUT)
 
 
 async def cases_in(db: Database) -> list[Case]:

@@ -87,3 +87,57 @@ async def test_confirm_twice_and_redelivered_makes_one_case(fake, db, bot_proces
     await fake.wait_idle(timeout=10)
     assert await bot_process.stop() == 0
     assert len(await cases_in(db)) == 1
+
+
+async def test_an_answer_fetched_right_before_a_sigkill_is_handled_once_after_restart(
+        fake, db, db_url, bot_process, catalog, tmp_path):
+    """getUpdates handed the reporter's tap to the bot, which stored it and was killed before it could
+    answer: after the restart the tap is handled (the next question comes), and only once."""
+    from storage.models import InboxUpdate
+
+    tree = await make_tree(db)
+    user = await onboard(fake, 9101, tree["ns"].public_token)
+    await user.send("📝 Báo cáo sự cố")
+    role_prompt = await next_prompt(user)
+    fake.slow(30)  # the bot's reply hangs: the tap is in hand, not yet handled
+    await user.press(role_prompt, labeller(catalog)("role", "parent"))
+    async with asyncio.timeout(20):
+        while True:
+            tap = await _pending_tap(db, db_url)
+            if tap is not None:
+                break
+            await asyncio.sleep(0.05)
+    await bot_process.kill()
+    fake.slow(0)
+
+    restarted = await BotProcess(fake.base_url, db_url, tmp_path).start()
+    try:
+        type_prompt = await user.wait_for_message(lambda m: "ht:" in str(m.buttons) or "Loại sự cố" in m.text
+                                                  or any("lừa đảo" in t.lower() for t, _ in m.buttons), timeout=30)
+        await user.assert_no_message(within=1.5)
+    finally:
+        assert await restarted.stop() == 0
+    async with db.session() as session:
+        rows = list(await session.scalars(select(InboxUpdate).where(InboxUpdate.update_id == tap)))
+    assert [row.status for row in rows] == ["done"]
+    assert type_prompt.buttons
+
+
+async def _pending_tap(db, db_url: str) -> int | None:  # type: ignore[no-untyped-def]
+    """The update id of a stored, unhandled button tap. Read without taking a write lock: on SQLite the bot's
+    transaction is open while its reply hangs."""
+    if db.dialect == "sqlite":
+        import json
+        import sqlite3
+
+        connection = sqlite3.connect(f"file:{db_url.split(':///', 1)[1]}?mode=ro", uri=True)
+        try:
+            rows = connection.execute("SELECT update_id, payload FROM inbox_updates WHERE status = 'pending'")
+            return next((uid for uid, payload in rows if "callback_query" in json.loads(payload)), None)
+        finally:
+            connection.close()
+    from storage.models import InboxUpdate
+
+    async with db.session() as session:
+        rows = await session.scalars(select(InboxUpdate).where(InboxUpdate.status == "pending"))
+        return next((row.update_id for row in rows if "callback_query" in row.payload), None)

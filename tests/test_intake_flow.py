@@ -401,7 +401,8 @@ async def test_confirm_twice_makes_one_case_and_names_it(harness, lan):
     second = await lan.press(confirm)
     case = await only_case(harness)
     assert lan.alerts == [f"Báo cáo này đã được gửi, mã {case.code}."]
-    assert not harness.texts(second)
+    # The receipt again, same code: after a crash between saving and replying, this is how it arrives.
+    assert [t for t in harness.texts(second) if "Mã báo cáo" in t] and case.code in "\n".join(harness.texts(second))
 
 
 async def test_the_same_confirm_update_delivered_twice_makes_one_case(harness, lan):
@@ -412,7 +413,7 @@ async def test_the_same_confirm_update_delivered_twice_makes_one_case(harness, l
     second = await lan.feed(update)
     case = await only_case(harness)
     assert case.code in "\n".join(harness.texts(first))
-    assert not harness.texts(second)
+    assert not harness.texts(second)  # a redelivery of a handled update is a no-op
 
 
 async def test_hourly_limit_refuses_the_third_report_politely(harness, lan):

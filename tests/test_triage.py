@@ -9,7 +9,7 @@ from bot.casework import Casework
 from bot.drafts import Draft
 from bot.reports import submit
 from handlers.callbacks import CloseCb, TriageCb
-from storage import cases
+from storage import cases, outbox
 from storage.models import CaseRecipient, Member, OutboxMessage, utcnow
 from tests.factories import make_tree
 
@@ -126,3 +126,57 @@ async def test_sweepers_running_at_once_remind_and_escalate_each_case_once(db, s
     assert kinds.count("reminded") == 1 and kinds.count("escalated_overdue") == 1
     reminders = [row for row in await _outbox(db) if row.kind == "reminder"]
     assert sorted(row.chat_id for row in reminders) == [5001, 5002]
+
+
+async def test_a_deleted_forum_topic_is_recreated_and_the_card_sent_there_again(db, settings, catalog):
+    """The school's case desk is a forum group; someone deletes the case's topic; the next message to it
+    finds the topic gone. A new topic is opened and the card (and that message) land in it."""
+    from bot.delivery import SendResult
+    from storage import groups
+
+    tree = await make_tree(db)
+    desk = -100777
+    casework = Casework(settings, catalog)
+    async with db.session() as session:
+        session.add(Member(user_id=5001, unit_id=tree["ns"].id, role="leader", display_name="Cô Lan"))
+        await groups.bind(session, unit_id=tree["ns"].id, chat_id=desk, title="Bàn hồ sơ", is_forum=True,
+                          bound_by=5001)
+        draft = Draft.new(tree["ns"].id, tree["ns"].name, utcnow(), role="parent")
+        draft.type, draft.answers = "scam", dict(SCAM)
+        submitted = await submit(session, draft, 6001, locale="vi", now=utcnow(), tz=settings.tz, leak_threshold=50)
+        await casework.dispatch(session, submitted.case, utcnow())
+
+    async def deliver(kind: str, message_id: int) -> OutboxMessage:
+        """What the delivery worker does with the oldest pending row of the desk."""
+        async with db.session() as session:
+            row = (await session.scalars(select(OutboxMessage).where(
+                OutboxMessage.chat_id == desk, OutboxMessage.status == "pending").order_by(OutboxMessage.id))).first()
+            assert row is not None and row.kind == kind, (kind, row and row.kind)
+            row.status = "sent"
+            await casework.on_sent(session, row, SendResult.sent(message_id))
+        return row
+
+    await deliver("topic", 11)
+    card = await deliver("card", 500)
+    assert card.payload["thread_id"] == 11 and submitted.case.code in card.payload["text"]
+    async with db.session() as session:
+        relay = await outbox.enqueue(session, key="relay:x", chat_id=desk, kind="relay", case_id=submitted.case.id,
+                                     payload={"text": "Người báo cáo trả lời", "thread_id": 11})
+        assert relay
+        row = (await session.scalars(select(OutboxMessage).where(OutboxMessage.key == "relay:x"))).one()
+        row.status = "failed"
+        await casework.on_thread_gone(session, row)
+        await casework.on_thread_gone(session, row)  # a second failure of the same topic: nothing more
+
+    topic = await deliver("topic", 12)
+    assert submitted.case.code in topic.payload["title"]
+    again = await deliver("card", 501)
+    resent = await deliver("relay", 502)
+    assert again.payload["thread_id"] == 12 and resent.payload["thread_id"] == 12
+    assert resent.payload["text"] == "Người báo cáo trả lời"
+    async with db.session() as session:
+        kinds = [e.kind for e in await cases.timeline(session, submitted.case.id, public_only=False)]
+        pending = await session.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == desk,
+                                                                    OutboxMessage.status == "pending"))
+        assert list(pending) == []
+    assert kinds.count("topic_recreated") == 1

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .banks import Bank, bank_mentions, bank_name
+from .banks import BANKS_BY_CODE, Bank, bank_mentions, bank_name
 from .flows import FLOWS
 from .links import (
     canonical_profile,
@@ -65,6 +65,20 @@ class Indicator:
         if self.kind == BANK_ACCOUNT:
             return f"{BANK_ACCOUNT}:{self.value.partition(':')[2]}"
         return f"{self.kind}:{self.value}"
+
+
+SHARED_KINDS = (PHONE, BANK_ACCOUNT, DOMAIN)
+"""The kinds that tie reports together: the same scammer's number, account or site."""
+
+
+def stored_forms(kind: str, value: str) -> list[str]:
+    """Every stored `value` of `kind` that names the same thing as `value`, for "already reported?" lookups
+    (`storage.cases.naming`). A bank account matches on its number alone (see `Indicator.lookup_key`), so
+    it is looked up under every known bank code and none — an IN list the (kind, value) index serves."""
+    if kind == BANK_ACCOUNT:
+        number = value.partition(":")[2] if ":" in value else value
+        return [f"{code}:{number}" for code in ("", *BANKS_BY_CODE)]
+    return [value]
 
 
 class _Collector:

@@ -120,6 +120,7 @@ audit-reopened = Reopened
 audit-viewed = Viewed
 audit-denied = Action refused (not allowed)
 audit-recipient-unreachable = A recipient could not be reached (blocked the bot)
+audit-topic-recreated = The case topic in the group was deleted; a new topic was opened
 event-acknowledged = The school acknowledged your report
 event-asked = The school asked a question
 event-answered = You answered

@@ -120,6 +120,7 @@ audit-reopened = Mở lại hồ sơ
 audit-viewed = Xem hồ sơ
 audit-denied = Thao tác bị từ chối (không có quyền)
 audit-recipient-unreachable = Không gửi được tới một người nhận (đã chặn bot)
+audit-topic-recreated = Chủ đề của hồ sơ trong nhóm bị xoá, đã mở chủ đề mới
 event-acknowledged = Nhà trường đã tiếp nhận
 event-asked = Nhà trường gửi câu hỏi
 event-answered = Anh/Chị đã trả lời
