@@ -81,7 +81,7 @@ class BotProcess:
 # ---------------------------------------------------------------------------------------------------
 # A reporter that answers whatever the bot asks, from a table of answers.
 
-PROMPT_TIMEOUT = 20.0
+PROMPT_TIMEOUT = 45.0  # a ceiling for slow (loaded) machines, not a wait
 
 
 def question_key(buttons: list[tuple[str, str | None]]) -> str | None:
