@@ -84,6 +84,7 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 @pytest.fixture
 async def bot_process(fake: FakeTelegram, db_url: str, tmp_path: Path) -> AsyncIterator[BotProcess]:
     process = await BotProcess(fake.base_url, db_url, tmp_path).start()
+    await process.wait_ready(timeout=120)  # start-up is not what the tests time: a loaded machine may be slow
     yield process
     await process.kill()
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot import invites
 from storage.db import Database
-from tests.e2e import TOKEN, BotProcess
+from tests.e2e import PROMPT_TIMEOUT, TOKEN, BotProcess
 from tests.factories import make_tree
 
 
@@ -17,7 +17,7 @@ async def test_leader_invite_and_parent_onboarding_over_http(fake, db: Database,
 
     leader = fake.user(5001, "Hiệu trưởng", language_code="vi")
     await leader.send(f"/start i_{invite.token}")
-    confirmed = await leader.wait_for_message(lambda m: "Lãnh đạo đơn vị" in m.text, timeout=20)
+    confirmed = await leader.wait_for_message(lambda m: "Lãnh đạo đơn vị" in m.text, timeout=PROMPT_TIMEOUT)
     assert "THCS Ngọc Sơn" in confirmed.text
 
     parent = fake.user(6001, "Lan", language_code="vi")
@@ -47,7 +47,7 @@ async def test_leader_invite_and_parent_onboarding_over_http(fake, db: Database,
 async def test_sigterm_stops_cleanly(fake, db: Database, bot_process: BotProcess):
     user = fake.user(7001, "An")
     await user.send("/help")
-    await user.wait_for_message(lambda m: "Hướng dẫn" in m.text, timeout=20)
+    await user.wait_for_message(lambda m: "Hướng dẫn" in m.text, timeout=PROMPT_TIMEOUT)
     assert await bot_process.stop() == 0
     assert "stopped" in bot_process.log()
 
@@ -74,7 +74,7 @@ async def test_cli_invite_and_link_print_deep_links_with_the_bots_username(fake,
     process = await BotProcess(fake.base_url, db_url, tmp_path).start()
     try:
         await officer.send("/start " + link.split("start=")[1])
-        await officer.wait_for_message(lambda m: "Phòng GD&amp;ĐT Kiến An" in m.html, timeout=20)
+        await officer.wait_for_message(lambda m: "Phòng GD&amp;ĐT Kiến An" in m.html, timeout=PROMPT_TIMEOUT)
     finally:
         await process.kill()
 
@@ -92,7 +92,7 @@ async def test_failing_set_my_commands_is_not_fatal(fake, db: Database, db_url, 
     try:
         user = fake.user(5201, "An")
         await user.send("/help")
-        await user.wait_for_message(lambda m: "Hướng dẫn" in m.text, timeout=20)
+        await user.wait_for_message(lambda m: "Hướng dẫn" in m.text, timeout=PROMPT_TIMEOUT)
     finally:
         await process.kill()
     assert "could not register commands" in process.log()

@@ -10,7 +10,17 @@ from sqlalchemy import select
 from bot import export
 from bot.settings import Settings
 from storage.models import Indicator
-from tests.e2e import REPORTS, BotProcess, answer_prompt, cases_in, labeller, next_prompt, onboard, report
+from tests.e2e import (
+    PROMPT_TIMEOUT,
+    REPORTS,
+    BotProcess,
+    answer_prompt,
+    cases_in,
+    labeller,
+    next_prompt,
+    onboard,
+    report,
+)
 from tests.factories import make_tree
 
 
@@ -112,8 +122,9 @@ async def test_an_answer_fetched_right_before_a_sigkill_is_handled_once_after_re
 
     restarted = await BotProcess(fake.base_url, db_url, tmp_path).start()
     try:
-        type_prompt = await user.wait_for_message(lambda m: "ht:" in str(m.buttons) or "Loại sự cố" in m.text
-                                                  or any("lừa đảo" in t.lower() for t, _ in m.buttons), timeout=30)
+        type_prompt = await user.wait_for_message(
+            lambda m: "Loại sự cố" in m.text or any("lừa đảo" in t.lower() for t, _ in m.buttons),
+            timeout=PROMPT_TIMEOUT)
         await user.assert_no_message(within=1.5)
     finally:
         assert await restarted.stop() == 0

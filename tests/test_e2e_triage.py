@@ -17,7 +17,7 @@ from bot import invites
 from storage import cases
 from storage.db import Database
 from storage.models import Case, CaseEvent
-from tests.e2e import REPORTS, BotProcess, cases_in, labeller, onboard, report
+from tests.e2e import PROMPT_TIMEOUT, REPORTS, BotProcess, cases_in, labeller, onboard, report
 from tests.factories import make_tree
 from tests.fakebot import FakeTelegram
 
@@ -29,11 +29,11 @@ async def join(fake: FakeTelegram, db: Database, user_id: int, unit: str, role: 
         invite, _ = await invites.create(session, unit, role)
     user = fake.user(user_id, name, language_code="vi")
     await user.send(f"/start i_{invite.token}")
-    await user.wait_for_message(lambda m: "đã được xác nhận" in m.text, timeout=20)
+    await user.wait_for_message(lambda m: "đã được xác nhận" in m.text, timeout=PROMPT_TIMEOUT)
     return user
 
 
-async def card_in(chat, code: str = CARD, timeout: float = 20):  # type: ignore[no-untyped-def]
+async def card_in(chat, code: str = CARD, timeout: float = PROMPT_TIMEOUT):  # type: ignore[no-untyped-def]
     return await chat.wait_for_message(lambda m: code in m.text and any(d for _, d in m.buttons), timeout)
 
 
@@ -59,19 +59,19 @@ async def test_scam_with_money_lost_reaches_leader_and_police_and_is_worked_to_c
     assert "&lt;b&gt;con tôi&lt;/b&gt;" in leader_card.html or "con tôi" in leader_card.text
 
     await leader.press(leader_card, "Tiếp nhận")
-    await parent.wait_for_message(lambda m: "đã được nhà trường tiếp nhận" in m.text, timeout=20)
+    await parent.wait_for_message(lambda m: "đã được nhà trường tiếp nhận" in m.text, timeout=PROMPT_TIMEOUT)
     await police.wait_for_message(lambda m: m.message_id == police_card.message_id and "Đang xử lý" in m.text,
-                                  timeout=20)
+                                  timeout=PROMPT_TIMEOUT)
 
     await leader.press(leader_card, "Hỏi người báo cáo")
     await leader.wait_for_message(lambda m: "nhập câu hỏi" in m.text)
     await leader.send("Con anh/chị học lớp nào? <b>&</b>")
-    question = await parent.wait_for_message(lambda m: "câu hỏi về phản ánh" in m.text, timeout=20)
+    question = await parent.wait_for_message(lambda m: "câu hỏi về phản ánh" in m.text, timeout=PROMPT_TIMEOUT)
     assert "Con anh/chị học lớp nào? <b>&</b>" in question.text and "Cô Hiệu trưởng" not in question.text
     await parent.press(question, "Trả lời")
     await parent.wait_for_message(lambda m: "nhập câu trả lời" in m.text)
     await parent.send("Lớp 7A ạ")
-    answer = await leader.wait_for_message(lambda m: "Người báo cáo trả lời" in m.text, timeout=20)
+    answer = await leader.wait_for_message(lambda m: "Người báo cáo trả lời" in m.text, timeout=PROMPT_TIMEOUT)
     assert "Lớp 7A ạ" in answer.text and "6001" not in answer.text
 
     await police.press(police_card, "Đóng hồ sơ")
@@ -79,9 +79,9 @@ async def test_scam_with_money_lost_reaches_leader_and_police_and_is_worked_to_c
     await police.press(outcomes, "Đã chuyển Công an")
     await police.wait_for_message(lambda m: "ghi chú" in m.text)
     await police.send("Đã lập biên bản tại Công an phường")
-    await parent.wait_for_message(lambda m: "chuyển cho cơ quan Công an giải quyết" in m.text, timeout=20)
+    await parent.wait_for_message(lambda m: "chuyển cho cơ quan Công an giải quyết" in m.text, timeout=PROMPT_TIMEOUT)
     await leader.wait_for_message(lambda m: m.message_id == leader_card.message_id and "Đã đóng" in m.text,
-                                  timeout=20)
+                                  timeout=PROMPT_TIMEOUT)
 
     steps = await timeline(db, CARD)
     for kind in ("created", "routed", "acknowledged", "asked", "answered", "closed"):
@@ -116,10 +116,10 @@ async def test_buttons_pressed_by_outsiders_change_nothing_and_are_audited(fake,
         # The copied callback data goes out on a message of the outsider's own chat.
         own = outsider.messages[-1]
         query = await outsider.press_data(own, ack)
-        answer = await outsider.wait_for_callback_answer(query, timeout=20)
+        answer = await outsider.wait_for_callback_answer(query, timeout=PROMPT_TIMEOUT)
         assert answer.show_alert and "không có quyền" in (answer.text or "")
     forged = await parent.press_data(parent.messages[-1], "t:close:999999")
-    assert (await parent.wait_for_callback_answer(forged, timeout=20)).show_alert
+    assert (await parent.wait_for_callback_answer(forged, timeout=PROMPT_TIMEOUT)).show_alert
 
     assert await bot_process.stop() == 0
     assert (await cases_in(db))[0].status == "new"
@@ -133,7 +133,7 @@ async def test_a_leader_who_blocked_the_bot_does_not_stop_the_case(fake, db, bot
     fake.block(leader.id)
     parent = await onboard(fake, 6201, await _school_token(db))
     await report(fake, parent, {**REPORTS["other"][0], "type": "other"}, labeller(catalog))
-    card = await card_in(officer, timeout=30)
+    card = await card_in(officer, timeout=PROMPT_TIMEOUT)
     assert "chưa có người xử lý nhận được" in card.text
     assert await bot_process.stop() == 0
     assert "recipient_unreachable" in await timeline(db, CARD)
@@ -213,7 +213,7 @@ async def test_unacknowledged_critical_case_reminds_then_escalates(fake, db, db_
 
     env = BotProcess(fake.base_url, db_url, tmp_path).env
     await _sweep(env, tmp_path, due + timedelta(minutes=1))
-    await leader.wait_for_message(lambda m: "chưa được tiếp nhận" in m.text, timeout=20)
+    await leader.wait_for_message(lambda m: "chưa được tiếp nhận" in m.text, timeout=PROMPT_TIMEOUT)
     await province.assert_no_message(within=0.5, predicate=lambda m: CARD in m.text)
     await _sweep(env, tmp_path, due + timedelta(minutes=9))
     escalated = await card_in(province)
