@@ -47,11 +47,39 @@ async def add(session: AsyncSession, case: Case, evidence: Iterable[Evidence], i
 async def naming(session: AsyncSession, kind: str, values: Sequence[str], *, limit: int = 500) -> list[int]:
     """Ids of the cases (newest first) with an indicator of `kind` whose value is one of `values`: "who else
     reported this number / account / site?". `values` are the stored forms of one thing
-    (`bot.intake.indicators.stored_forms`); the (kind, value) index serves the lookup."""
-    return list(await session.scalars(naming_query(kind, values, limit=limit)))
+    (`bot.intake.indicators.stored_forms`); the (kind, value) index serves the lookup.
+
+    It is one call to the driver on the session's connection: through SQLAlchemy's statement path the
+    lookup cost ~0.9 ms, of which the database's own work was under 0.1 ms (bench B3)."""
+    values = list(values)
+    if not values:
+        return []
+    connection = await session.connection()
+    dialect = connection.dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        return list(await session.scalars(naming_query(kind, values, limit=limit)))
+    sql, params = naming_sql(dialect, kind, values, limit)
+    driver = (await connection.get_raw_connection()).driver_connection
+    if dialect == "sqlite":
+        rows = await driver.execute_fetchall(sql, params)  # type: ignore[union-attr]
+    else:
+        rows = await driver.fetch(sql, *params)  # type: ignore[union-attr]
+    return [row[0] for row in rows]
+
+
+def naming_sql(dialect: str, kind: str, values: Sequence[str], limit: int = 500) -> tuple[str, tuple[Any, ...]]:
+    """The SQL `naming` sends, and its parameters (SQLite's ? or PostgreSQL's $n)."""
+    table = Indicator.__table__.name
+    if dialect == "sqlite":
+        marks = ", ".join("?" * len(values))
+        return (f"SELECT DISTINCT case_id FROM {table} WHERE kind = ? AND value IN ({marks}) "
+                "ORDER BY case_id DESC LIMIT ?", (kind, *values, limit))
+    return (f"SELECT DISTINCT case_id FROM {table} WHERE kind = $1 AND value = ANY($2::varchar[]) "
+            "ORDER BY case_id DESC LIMIT $3", (kind, list(values), limit))
 
 
 def naming_query(kind: str, values: Sequence[str], *, limit: int = 500) -> Any:
+    """The same lookup as a SQLAlchemy statement (other dialects)."""
     return (select(Indicator.case_id).where(Indicator.kind == kind, Indicator.value.in_(list(values)))
             .distinct().order_by(Indicator.case_id.desc()).limit(limit))
 
