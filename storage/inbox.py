@@ -108,6 +108,16 @@ async def claim_expired(
 
 async def renew(session: AsyncSession, update_ids: Iterable[int], *, instance: str, until: datetime) -> int:
     """Extend this instance's lease on rows it is still working on."""
+    return await _set_lease(session, update_ids, instance, until)
+
+
+async def release(session: AsyncSession, update_ids: Iterable[int], *, instance: str) -> int:
+    """Give up this instance's claim on rows it could not finish (stopping), so another takes them at once."""
+    return await _set_lease(session, update_ids, instance, None)
+
+
+async def _set_lease(session: AsyncSession, update_ids: Iterable[int], instance: str, until: datetime | None) -> int:
+    """Move the lease end of this instance's still-pending rows (None: free them)."""
     ids = list(update_ids)
     if not ids:
         return 0
@@ -115,20 +125,6 @@ async def renew(session: AsyncSession, update_ids: Iterable[int], *, instance: s
         update(InboxUpdate)
         .where(InboxUpdate.update_id.in_(ids), InboxUpdate.status == PENDING, InboxUpdate.claimed_by == instance)
         .values(claimed_until=until)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount or 0
-
-
-async def release(session: AsyncSession, update_ids: Iterable[int], *, instance: str) -> int:
-    """Give up this instance's claim on rows it could not finish (stopping), so another takes them at once."""
-    ids = list(update_ids)
-    if not ids:
-        return 0
-    result = await session.execute(
-        update(InboxUpdate)
-        .where(InboxUpdate.update_id.in_(ids), InboxUpdate.status == PENDING, InboxUpdate.claimed_by == instance)
-        .values(claimed_until=None)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
