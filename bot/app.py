@@ -27,7 +27,6 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramBadRequest, TelegramUnauthorizedError
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 
 from bot.casework import Casework
@@ -35,6 +34,7 @@ from bot.delivery import DeliveryWorker
 from bot.health import DATABASE, REDIS, Outages, ServiceUnavailable, describe, make_redis, ping_database, ping_redis
 from bot.housekeeping import expire_drafts
 from bot.i18n import Catalog, load_catalog
+from bot.isolation import ReleasingEventIsolation
 from bot.metrics import Metrics
 from bot.ratelimit import SlidingWindow
 from bot.runtime import InboxKeeper, InboxPoller, UpdateProcessor, instance_id
@@ -113,9 +113,15 @@ def make_dispatcher(db: Database, catalog: Catalog, settings: Settings, storage:
     """The dispatcher with our storage, per-user event isolation, and middlewares in a fixed order."""
     dp = Dispatcher(
         storage=storage or SqlStorage(db, KEY_BUILDER),
-        events_isolation=events_isolation or SimpleEventIsolation(),
+        events_isolation=events_isolation or ReleasingEventIsolation(),
+        disable_fsm=True,  # registered below, inside the update's session
     )
     dp.update.outer_middleware(DbSessionMiddleware(db, on_commit))
+    # aiogram's FSM middleware takes the per-user lock and reads the state. Registered by the Dispatcher it
+    # would run before our session exists and read the state in a transaction of its own (bench B1).
+    # Taking the lock inside the session cannot deadlock: one chat's updates reach the dispatcher one at a
+    # time (`UpdateProcessor`), so the lock never makes a session wait here.
+    dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(I18nMiddleware(catalog))
     dp.update.outer_middleware(FloodMiddleware(SlidingWindow(settings.flood_messages, settings.flood_window_seconds)))
     dp["db"], dp["catalog"], dp["settings"] = db, catalog, settings

@@ -19,6 +19,7 @@ class SlidingWindow:
     clock: Callable[[], float] = time.monotonic
     _hits: dict[int, deque[float]] = field(default_factory=dict)
     _warned: dict[int, float] = field(default_factory=dict)
+    _next_sweep: float = 0.0
 
     def hit(self, key: int) -> bool:
         """Record one event for `key`; False when it is over the limit."""
@@ -29,7 +30,8 @@ class SlidingWindow:
         if len(hits) >= self.limit:
             return False
         hits.append(now)
-        if len(self._hits) > 10_000:
+        if now >= self._next_sweep:  # once a window: memory for the people active in it, not all ever seen
+            self._next_sweep = now + self.window
             self._forget_idle(now)
         return True
 
@@ -43,5 +45,6 @@ class SlidingWindow:
 
     def _forget_idle(self, now: float) -> None:
         for key in [k for k, hits in self._hits.items() if not hits or hits[-1] <= now - self.window]:
-            self._hits.pop(key, None)
-            self._warned.pop(key, None)
+            del self._hits[key]
+        for key in [k for k, warned in self._warned.items() if warned <= now - self.window]:
+            del self._warned[key]

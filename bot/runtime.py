@@ -126,25 +126,15 @@ class UpdateProcessor:
                 self.metrics.handler_time(time.perf_counter() - started)
             self.metrics.handled(result)
 
-    async def _already_done(self, update_id: int) -> bool:
-        try:
-            async with self.db.session() as session:
-                return await inbox.status_of(session, update_id) == inbox.DONE
-        except Exception:
-            return False  # the handler's own transaction will find out what is wrong
-
     async def handle(self, update: Update) -> None:
         """Handle one update, retrying a few times; a persistent failure is parked for an operator."""
-        if await self._already_done(update.update_id):
-            self._count("duplicate")
-            return
         attempt = 1
         while True:
             final = attempt == MAX_ATTEMPTS
             started = time.perf_counter()
             try:
-                await self.dp.feed_update(self.bot, update, final_attempt=final, **self.context)
-                self._count("ok", started)
+                result = await self.dp.feed_update(self.bot, update, final_attempt=final, **self.context)
+                self._count("duplicate" if result == inbox.ALREADY_HANDLED else "ok", started)
                 return
             except Exception as exc:  # a handler bug must not stop the bot
                 if self.outages is not None and not self._stopping.is_set():

@@ -6,6 +6,9 @@ dispatchers (tests, benchmarks, instances) never share router objects.
 
 from __future__ import annotations
 
+import bot  # noqa: F401  (installs the deferred loading of aiogram's models first)
+
+# isort: split
 from aiogram import Router
 
 

@@ -24,6 +24,14 @@ log = logging.getLogger(__name__)
 
 
 class DbSessionMiddleware(BaseMiddleware):
+    """Outermost of ours, and ahead of aiogram's FSM middleware (see `bot.app.make_dispatcher`), so that
+    reading the conversation state, the handlers and the inbox mark share one transaction.
+
+    The update is marked handled *first*: if it already was (a redelivery, or another instance took it after
+    this one's lease ran out), nothing runs and the caller is told so; otherwise the mark and the effects
+    commit together or not at all. On PostgreSQL the mark also locks the inbox row, so a second instance
+    handling the same update waits for the first and then skips it."""
+
     def __init__(self, db: Database, on_commit: Callable[[], None] | None = None) -> None:
         self.db = db
         self.on_commit = on_commit  # wakes the delivery worker: the commit may have queued messages
@@ -32,14 +40,12 @@ class DbSessionMiddleware(BaseMiddleware):
         async with self.db.sessions() as session:
             token = current_session.set(session)
             try:
+                if isinstance(event, Update) and not await inbox.mark_done(session, event.update_id):
+                    log.info("update %s was already handled; not handling it again", event.update_id)
+                    await session.rollback()
+                    return inbox.ALREADY_HANDLED
                 data["session"] = session
                 result = await handler(event, data)
-                if isinstance(event, Update) and not await inbox.mark_done(session, event.update_id):
-                    # Handled meanwhile by another instance (its lease on the row had run out): keep one.
-                    log.info("update %s was already handled elsewhere; discarding this run's changes",
-                             event.update_id)
-                    await session.rollback()
-                    return None
                 await session.commit()
                 if self.on_commit is not None:
                     self.on_commit()

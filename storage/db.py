@@ -1,7 +1,8 @@
 """Engine and session set-up for SQLite (embedded default) and PostgreSQL.
 
 SQLite is tuned for a case store: WAL so readers never block the writer, `synchronous=FULL` so a power
-cut cannot eat the last confirmed report, foreign keys on, a busy timeout, and `BEGIN IMMEDIATE` so a
+cut cannot eat the last confirmed report, foreign keys on, SQLite run on the event loop's thread
+(`storage.sqlite_inline`, which also waits out other processes' locks), and `BEGIN IMMEDIATE` so a
 transaction takes the write lock up front instead of failing with "database is locked" when it upgrades
 from reading to writing under a concurrent writer.
 """
@@ -18,11 +19,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from storage import sqlite_inline
+
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=15000",
+    "PRAGMA busy_timeout=0",  # waits for another process's lock happen in `sqlite_inline`, off SQLite's sleep
 )
 
 # The session of the update being handled, so the FSM storage writes in the same transaction.
@@ -73,7 +76,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         # sessions on connections of their own would poll SQLite's busy handler, which sleeps 1 ms,
         # 2 ms, … up to 100 ms between tries (bench B1/B2: 57 ms per BEGIN under load).
         pool = {"pool_size": 1, "max_overflow": 0} if database and database != ":memory:" else {}
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 15}, **pool)
+        path = database or ":memory:"
+        engine = create_async_engine(url, echo=echo, async_creator=lambda: sqlite_inline.connect(path), **pool)
         _tune_sqlite(engine)
         return engine
     return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)

@@ -64,9 +64,13 @@ async def store(
     return [p["update_id"] for p in payloads if p["update_id"] in inserted]
 
 
+ALREADY_HANDLED = "already handled"  # what handling an update returns when `mark_done` found it done
+
+
 async def mark_done(session: AsyncSession, update_id: int) -> bool:
-    """Mark handled in the caller's transaction. False when the update was already handled (by another
-    instance, or a redelivery that raced this one): the caller should roll its work back."""
+    """Mark handled in the caller's transaction, before its work. False when the update was already handled
+    (by another instance, or a redelivery that raced this one): the caller must not handle it again.
+    An update that never went through the inbox (no row) counts as not handled."""
     result = await session.execute(
         update(InboxUpdate)
         .where(InboxUpdate.update_id == update_id, InboxUpdate.status != DONE)

@@ -69,3 +69,37 @@ async def test_pending_updates_from_a_crashed_run_are_resumed_in_order(harness, 
 def test_chat_key_groups_a_users_updates(harness):
     user = harness.user(77)
     assert runtime.chat_key(harness.message_update(user, "hi")) == "c77"
+
+
+async def test_an_update_already_handled_is_not_answered_again(harness, db):
+    """A redelivery (or another instance that took the update over) must not make the user see a reply twice."""
+    parent = harness.user()
+    update = harness.message_update(parent, "/start")
+    async with db.session() as session:
+        await inbox.store(session, [update.model_dump(mode="json", exclude_none=True, by_alias=True)])
+        assert await inbox.mark_done(session, update.update_id)
+    await harness.processor.handle(update)
+    assert harness.requests == []
+    assert [r.status for r in await _rows(db)] == ["done"]
+
+
+async def test_an_update_is_handled_in_one_transaction(harness, db):
+    """Conversation state, the handlers' work and the inbox mark commit together, in one transaction (bench
+    B1 counted four per update before: a separate "already handled?" read, and the state read by aiogram's
+    FSM middleware before the update's session existed)."""
+    from sqlalchemy import event
+
+    parent = harness.user()
+    await harness.send(parent, "/start")  # a first update: the reporter and the conversation now exist
+    update = harness.message_update(parent, "/help")
+    async with db.session() as session:
+        await inbox.store(session, [update.model_dump(mode="json", exclude_none=True, by_alias=True)])
+    begins: list[object] = []
+    listener = lambda connection: begins.append(connection)  # noqa: E731
+    event.listen(db.engine.sync_engine, "begin", listener)
+    try:
+        await harness.processor.handle(update)
+    finally:
+        event.remove(db.engine.sync_engine, "begin", listener)
+    assert "Hướng dẫn sử dụng" in harness.texts(harness.requests)[-1]
+    assert len(begins) == 1
