@@ -34,6 +34,7 @@ from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, Telegra
 from aiogram.types import Update
 from aiogram.utils.backoff import Backoff, BackoffConfig
 
+from bot import raw_updates
 from bot.health import Outages, describe
 from storage import inbox
 from storage.db import Database
@@ -276,8 +277,8 @@ class InboxPoller:
         offset: int | None = None
         backoff = Backoff(config=BACKOFF)
         while not self._stop.is_set():
-            fetch = asyncio.create_task(self.bot.get_updates(
-                offset=offset, timeout=self.timeout, allowed_updates=self.allowed_updates))
+            fetch = asyncio.create_task(raw_updates.get_updates(
+                self.bot, offset=offset, timeout=self.timeout, allowed_updates=self.allowed_updates))
             stop = asyncio.create_task(self._stop.wait())
             done, _ = await asyncio.wait({fetch, stop}, return_when=asyncio.FIRST_COMPLETED)
             if fetch not in done:
@@ -285,7 +286,7 @@ class InboxPoller:
                 break
             stop.cancel()
             try:
-                updates = fetch.result()
+                updates, payloads = fetch.result()
             except TelegramRetryAfter as exc:
                 await asyncio.sleep(exc.retry_after)
                 continue
@@ -296,7 +297,6 @@ class InboxPoller:
             backoff.reset()
             if not updates:
                 continue
-            payloads = [u.model_dump(mode="json", exclude_none=True, by_alias=True) for u in updates]
             fresh = await self._store(payloads)
             if fresh is None:
                 break  # stopping before the batch was stored: it is not confirmed, Telegram sends it again

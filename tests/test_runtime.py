@@ -103,3 +103,38 @@ async def test_an_update_is_handled_in_one_transaction(harness, db):
         event.remove(db.engine.sync_engine, "begin", listener)
     assert "Hướng dẫn sử dụng" in harness.texts(harness.requests)[-1]
     assert len(begins) == 1
+
+
+async def test_updates_are_stored_as_telegram_sent_them():
+    """The inbox keeps each update's JSON as received, not a re-serialisation of the parsed models (which
+    cost 8% of the loop under load); a session that does not decode JSON still gets the dump."""
+    import json
+
+    from aiogram.methods import GetUpdates
+
+    from bot import raw_updates
+    from tests.mocked_bot import MockedBot, MockedSession
+
+    sent = [{"update_id": 7, "message": {"message_id": 1, "date": 1700000000, "chat": {"id": 5, "type": "private"},
+                                         "from": {"id": 5, "is_bot": False, "first_name": "Lan"},
+                                         "text": "Chào <b>", "a_field_from_the_future": {"x": 1}}}]
+
+    class JsonSession(MockedSession):
+        async def make_request(self, bot, method, timeout=None):  # type: ignore[no-untyped-def]
+            if isinstance(method, GetUpdates):
+                return self.check_response(bot, method, 200, json.dumps({"ok": True, "result": sent})).result
+            return await super().make_request(bot, method, timeout)
+
+    bot = MockedBot()
+    bot.session = JsonSession()
+    updates, payloads = await raw_updates.get_updates(bot, timeout=0)
+    assert [u.message.text for u in updates] == ["Chào <b>"]
+    assert payloads == sent
+
+    class Silent(MockedSession):
+        async def make_request(self, bot, method, timeout=None):  # type: ignore[no-untyped-def]
+            return [u.model_copy() for u in updates] if isinstance(method, GetUpdates) else True
+
+    bot.session = Silent()
+    _, dumped = await raw_updates.get_updates(bot, timeout=0)
+    assert dumped[0]["update_id"] == 7 and dumped[0]["message"]["text"] == "Chào <b>"
