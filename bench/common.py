@@ -6,7 +6,6 @@ Benchmarks measure; they never assert on time. Each one returns a result dict (w
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import platform
@@ -23,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import make_url
+
+from tests.databases import pg_execute_async
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -167,19 +168,8 @@ def scratch_dir(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"bench-{prefix}-"))
 
 
-def _server_dsn() -> str:
-    return make_url(POSTGRES_URL).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 async def pg_execute(*statements: str) -> None:
-    import asyncpg
-
-    connection = await asyncio.wait_for(asyncpg.connect(_server_dsn()), 5)
-    try:
-        for statement in statements:
-            await connection.execute(statement)
-    finally:
-        await connection.close()
+    await pg_execute_async(*statements, url=POSTGRES_URL)
 
 
 async def postgres_available() -> str | None:

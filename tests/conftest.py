@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiogram import Bot
 
 from bot.i18n import load_catalog
 from bot.settings import Settings
@@ -13,8 +15,10 @@ from storage.db import Database
 from tests.databases import BACKENDS, PostgresTemplates, SqliteTemplates
 from tests.e2e import TOKEN as E2E_TOKEN
 from tests.e2e import BotProcess
+from tests.factories import make_tree
 from tests.fakebot import FakeTelegram
 from tests.harness import Harness
+from tests.intake_driver import Reporter
 
 TOKEN = "123456:TEST-token-aaaaaaaaaaaaaaaaaaaaaaaa"
 
@@ -79,6 +83,34 @@ async def harness(db: Database, settings: Settings, catalog) -> AsyncIterator[Ha
 async def fake() -> AsyncIterator[FakeTelegram]:
     async with FakeTelegram(token=E2E_TOKEN, bot_username="school_safety_bot") as server:
         yield server
+
+
+@pytest.fixture
+async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
+    """An aiogram Bot talking to `fake` over HTTP."""
+    client = fake.create_bot()
+    yield client
+    await client.session.close()
+
+
+@pytest.fixture
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A handler that raises is retried after a delay; without the delay a bug fails the test at once."""
+    monkeypatch.setattr("bot.runtime.RETRY_DELAY", 0)
+
+
+@pytest.fixture
+async def tree(db: Database) -> dict[str, Any]:
+    """The unit tree of `tests.factories.make_tree` (a province, districts, THCS Ngọc Sơn, …)."""
+    return await make_tree(db)
+
+
+@pytest.fixture
+async def lan(harness: Harness, tree: dict[str, Any]) -> Reporter:
+    """A parent of THCS Ngọc Sơn who agreed to the notice on an earlier day."""
+    reporter = Reporter(harness)
+    await reporter.agreed(tree["ns"])
+    return reporter
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ import tempfile
 import uuid
 from pathlib import Path
 
-import pytest
 from sqlalchemy.engine import make_url
 
 from storage.migrate import upgrade
@@ -34,21 +33,24 @@ def services_required() -> bool:
 
 def unavailable(service: str, reason: str) -> None:
     """Skip the test, or fail it when services are required."""
+    import pytest  # here, so the benchmarks can share the helpers below without pytest installed
+
     message = f"{service} is not reachable ({reason})"
     if services_required():
         pytest.fail(f"{message} and REQUIRE_SERVICES=1", pytrace=False)
     pytest.skip(message)
 
 
-def _server_dsn() -> str:
+def server_dsn(url: str = POSTGRES_URL) -> str:
     """The libpq-style DSN of the maintenance database (asyncpg wants no "+driver")."""
-    return make_url(POSTGRES_URL).set(drivername="postgresql").render_as_string(hide_password=False)
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def _pg_execute(*statements: str) -> None:
+async def pg_execute_async(*statements: str, url: str = POSTGRES_URL) -> None:
+    """Run statements on the maintenance database of `url`'s server (CREATE/DROP DATABASE); also bench's."""
     import asyncpg
 
-    connection = await asyncio.wait_for(asyncpg.connect(_server_dsn()), 5)
+    connection = await asyncio.wait_for(asyncpg.connect(server_dsn(url)), 5)
     try:
         for statement in statements:
             await connection.execute(statement)
@@ -58,7 +60,7 @@ async def _pg_execute(*statements: str) -> None:
 
 def pg_execute(*statements: str) -> None:
     """Run statements on the maintenance database from synchronous code (fixtures outside the loop)."""
-    asyncio.run(_pg_execute(*statements))
+    asyncio.run(pg_execute_async(*statements))
 
 
 class SqliteTemplates:

@@ -11,12 +11,10 @@ import os
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from aiogram import Bot
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,22 +27,10 @@ from storage.models import Case, OutboxMessage
 from tests.factories import make_unit
 from tests.fakebot import FakeTelegram
 
-TOKEN = "123456:TEST-token-delivery"
 PG_SERVER = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 FAST = {"base_delay": 0.02, "max_delay": 0.2, "poll_interval": 0.05}
 
 
-@pytest_asyncio.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(token=TOKEN, bot_username="school_safety_bot") as server:
-        yield server
-
-
-@pytest_asyncio.fixture
-async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
-    client = fake.create_bot()
-    yield client
-    await client.session.close()
 
 
 async def put(db: Database, *rows: dict[str, Any]) -> list[bool]:

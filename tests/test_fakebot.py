@@ -42,20 +42,8 @@ from tests.fakebot import NOT_MODIFIED, EntityParseError, FakeTelegram, parse_ht
 
 pytestmark = pytest.mark.asyncio
 
-TOKEN = "123456:TEST-token"
 
 
-@pytest_asyncio.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(token=TOKEN, bot_username="school_safety_bot") as server:
-        yield server
-
-
-@pytest_asyncio.fixture
-async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
-    client = fake.create_bot()
-    yield client
-    await client.session.close()
 
 
 @pytest_asyncio.fixture
@@ -122,7 +110,7 @@ async def test_aiogram_bot_round_trip(fake: FakeTelegram, bot: Bot) -> None:
 
 async def test_transport_formats_and_protocol_errors(fake: FakeTelegram, http: aiohttp.ClientSession) -> None:
     fake.user(1001, started=True)
-    base = f"{fake.base_url}/bot{TOKEN}"
+    base = f"{fake.base_url}/bot{fake.token}"
 
     async with http.get(f"{base}/sendMessage", params={"chat_id": "1001", "text": "query"}) as response:
         assert (await response.json())["result"]["text"] == "query"

@@ -22,7 +22,6 @@ from handlers.callbacks import (
     SummaryCb,
     TypeCb,
 )
-from tests.factories import make_tree
 from tests.intake_driver import (
     PRESS_BUTTON,
     SKIP,
@@ -31,6 +30,8 @@ from tests.intake_driver import (
     check_calls,
     only_case,
 )
+
+pytestmark = pytest.mark.usefixtures("fast_retries")
 
 NOT_TEXT = "Câu hỏi này cần trả lời bằng chữ hoặc bằng nút bấm. Xin Anh/Chị trả lời lại."
 EVIDENCE_LATER = ("Anh/Chị sẽ gửi ảnh, tệp và video ở bước «Bằng chứng» ngay sau các câu hỏi. "
@@ -62,21 +63,6 @@ def photo() -> dict:
 
 
 
-@pytest.fixture(autouse=True)
-def fast_retries(monkeypatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setattr("bot.runtime.RETRY_DELAY", 0)
-
-
-@pytest.fixture
-async def tree(db):  # type: ignore[no-untyped-def]
-    return await make_tree(db)
-
-
-@pytest.fixture
-async def lan(harness, tree):  # type: ignore[no-untyped-def]
-    reporter = Reporter(harness)
-    await reporter.agreed(tree["ns"])
-    return reporter
 
 
 def data_of(reporter: Reporter) -> list[str | None]:

@@ -30,7 +30,6 @@ from handlers.callbacks import (
 from storage import inbox
 from storage.models import FsmRecord
 from storage.models import Reporter as Profile
-from tests.factories import make_tree
 from tests.intake_driver import (
     SKIP,
     STALE,
@@ -43,6 +42,8 @@ from tests.intake_driver import (
     indicators_of,
     only_case,
 )
+
+pytestmark = pytest.mark.usefixtures("fast_retries")
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -100,23 +101,6 @@ def forwarded_from_hidden(text: str) -> dict:
 
 
 
-@pytest.fixture(autouse=True)
-def fast_retries(monkeypatch):  # type: ignore[no-untyped-def]
-    """A handler that raises is retried after a delay; without the delay a bug fails the test at once."""
-    monkeypatch.setattr("bot.runtime.RETRY_DELAY", 0)
-
-
-@pytest.fixture
-async def tree(db):  # type: ignore[no-untyped-def]
-    return await make_tree(db)
-
-
-@pytest.fixture
-async def lan(harness, tree):  # type: ignore[no-untyped-def]
-    """A parent of THCS Ngọc Sơn who agreed to the notice on an earlier day."""
-    reporter = Reporter(harness)
-    await reporter.agreed(tree["ns"])
-    return reporter
 
 
 @pytest.fixture
