@@ -10,8 +10,8 @@ What it guarantees
   chat has at most one send in flight, so a status message never overtakes the card it refers to.
   Different chats proceed concurrently (`concurrency`, 8 by default).
 - **Telegram's limits.** A global token bucket (`global_rate`: 96% of Telegram's ~30/s, with a burst of
-  one, so sends are evenly spaced; `worker_settings_for`), and a window that never lets more sends start
-  in `1 + SEND_JITTER` seconds than Telegram allows in one (`global_limit`), so late sends catch up safely;
+  one, so sends are evenly spaced; `worker_settings_for`), and `ArrivalWindow`, which keeps any second at
+  Telegram's end within its limit (`global_limit`) whatever the network delays, so late sends catch up;
   per private chat `private_per_second` with a `private_burst`, per group the same plus at most
   `group_per_minute` in any minute. Rows are claimed in small batches and each is sent at the slot it
   booked on the global bucket (up to `SCHEDULE_AHEAD` ahead). A row whose chat is not allowed yet simply
@@ -92,10 +92,6 @@ SCHEDULE_AHEAD = 0.1
 """Seconds of sends that may be booked ahead: rows are claimed in batches and sent at their booked slot."""
 ROUND_TRIP = 0.1
 """Seconds one API call is assumed to take; sends in flight = rate × ROUND_TRIP (Little's law)."""
-SEND_JITTER = 0.04
-"""Seconds by which the time a send reaches Telegram may vary from the time it left. No `1 + SEND_JITTER`
-seconds ever see more sends start than the platform allows in one second, so no second at Telegram's end
-holds more than that either, however the sends were spaced."""
 CATCH_UP = 2.0
 """A send that starts late (the loop was busy) may follow the previous one at `1 / (CATCH_UP × rate)`:
 lost time is made up, within the window above, instead of being lost for good (bench B2)."""
@@ -227,6 +223,48 @@ class SlidingWindow:
         return not self.stamps
 
 
+class ArrivalWindow:
+    """At most `limit` sends reaching the platform in any `window` seconds, whatever the network does.
+
+    When a send reaches Telegram is not known, only that it is between its start and its answer. So a send
+    counts from its start until `window` seconds after its answer (or for as long as it is in flight), and
+    a send may start only if the count leaves room for it. Then any `window` seconds at Telegram's end hold
+    at most `limit`: every send arriving in them was counted when the last of them to start did. Spacing
+    sends by their start alone, with an allowance for jitter, drew 429s in bench B2 whenever a send took
+    longer than the allowance (the first sends, opening connections), each stopping all sends for a second.
+    The cost: a send holds its place for its round trip too, so the window alone would allow
+    `limit / (window + round trip)` per second (the bucket's 96% binds first below ~40 ms)."""
+
+    def __init__(self, limit: int, window: float = 1.0) -> None:
+        self.limit, self.window = limit, window
+        self.in_flight = 0
+        self._answered: deque[tuple[float, int]] = deque()  # (answer time, cost), oldest first
+        self._answered_cost = 0
+
+    def wait(self, now: float, cost: int = 1) -> float | None:
+        """0 if a send of `cost` may start now; else seconds until enough answers leave the window, or None
+        when only sends still in flight can make room."""
+        while self._answered and self._answered[0][0] <= now - self.window:
+            self._answered_cost -= self._answered.popleft()[1]
+        excess = self.in_flight + self._answered_cost + min(cost, self.limit) - self.limit
+        if excess <= 0:
+            return 0.0
+        for answered_at, units in self._answered:
+            excess -= units
+            if excess <= 0:
+                return answered_at + self.window - now
+        return None
+
+    def start(self, cost: int = 1) -> None:
+        self.in_flight += cost
+
+    def finish(self, now: float, cost: int = 1, *, sent: bool = True) -> None:
+        self.in_flight -= cost
+        if sent:
+            self._answered.append((now, cost))
+            self._answered_cost += cost
+
+
 class ChatLimiter:
     """One chat's allowance: a token bucket, plus a per-minute window for groups."""
 
@@ -316,8 +354,7 @@ class DeliveryWorker:
         self._global = TokenBucket(global_rate, global_burst or max(1.0, global_rate * 0.01), now)
         self.schedule_ahead = SCHEDULE_AHEAD
         self._next_send = 0.0  # earliest clock time the next send may start (see `_take_turn`)
-        limit = global_limit or global_rate / RATE_SHARE
-        self._started_sends = SlidingWindow(max(1, math.floor(limit + 1e-9)), 1.0 + SEND_JITTER)
+        self._arrivals = ArrivalWindow(max(1, math.floor((global_limit or global_rate / RATE_SHARE) + 1e-9)))
         self._turns = asyncio.Lock()
         self._outcomes: list[tuple[OutboxMessage, Mark, Hook | None, asyncio.Future[None]]] = []
         self._recorder: asyncio.Task[None] | None = None
@@ -532,9 +569,11 @@ class DeliveryWorker:
         try:
             if slot > 0:
                 await self._sleep(slot)  # its booked place in the global rate
-            await self._take_turn(message_cost(row))
+            cost = message_cost(row)
+            await self._take_turn(cost)
             if self.clock() < self._paused_until:
                 # A flood wait began while this row waited for its slot: back in line, no attempt used.
+                self._arrivals.finish(self.clock(), cost, sent=False)
                 self.stats["rescheduled"] += 1
                 rid, attempts, due = row.id, row.attempts, _at(self._paused_until)
                 outcome: tuple[Mark, Hook | None] = (lambda s: outbox.mark_retry(
@@ -547,6 +586,8 @@ class DeliveryWorker:
                 except Exception as exc:  # a sender bug: treat as transient, the backoff bounds the damage
                     log.exception("sender raised on outbox row %s (%s)", row.id, row.kind)
                     result = SendResult.transient(f"{type(exc).__name__}: {exc}")
+                finally:
+                    self._arrivals.finish(self.clock(), cost)
                 outcome = self._outcome(row, result)
             for attempt in range(3):
                 try:
@@ -563,20 +604,21 @@ class DeliveryWorker:
             self._wake.set()
 
     async def _take_turn(self, cost: int) -> None:
-        """Start sends in the order of their slots, never more than the platform's limit in any
-        `1 + SEND_JITTER` seconds, and never closer than `1 / (CATCH_UP × rate)` apart. Slots are booked on
-        the bucket, but the loop wakes a send late when it is busy: strict spacing (each send ≥ 1/rate after
-        the previous) lost that time for good — 85% of the limit at 200/s, 94% at 30/s (bench B2). A window
-        of exactly the limit would let a late send bunch against the next one at Telegram's end and draw a
-        429, which stops every send for a whole second; the jitter allowance covers that."""
+        """Start sends in the order of their slots, never closer than `1 / (CATCH_UP × rate)` apart and only
+        when `ArrivalWindow` has room. Slots are booked on the bucket, but the loop wakes a send late when it
+        is busy: strict spacing (each send ≥ 1/rate after the previous) lost that time for good — 85% of the
+        limit at 200/s, 94% at 30/s (bench B2) — so a late send may catch up, at up to twice the rate."""
         async with self._turns:
             while True:
                 now = self.clock()
-                wait = max(self._next_send - now, self._started_sends.wait(now, cost))
+                room = self._arrivals.wait(now, cost)
+                if room is None:  # only an answer can make room: look again a slot later
+                    room = 1 / self._global.rate
+                wait = max(self._next_send - now, room)
                 if wait <= 1e-6:  # at epoch scale a smaller wait may never pass on a stepped clock
                     break
                 await self._sleep(wait)
-            self._started_sends.take(now, cost)
+            self._arrivals.start(cost)
             self._next_send = now + cost / (self._global.rate * CATCH_UP)
 
     def backoff(self, attempts: int) -> float:

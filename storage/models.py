@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -318,6 +319,16 @@ class CardMessage(Base):
     thread_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
+# The conditions of the outbox's partial indexes; `storage.outbox` writes the same values into its queries.
+OUTBOX_CLAIMABLE_SQL = "status IN ('pending', 'uncertain')"
+OUTBOX_ACTIVE_SQL = "status IN ('pending', 'sending', 'uncertain')"
+OUTBOX_SENDING_SQL = "status IN ('sending')"
+
+
+def _where(condition: str) -> dict[str, Any]:
+    return {"sqlite_where": text(condition), "postgresql_where": text(condition)}
+
+
 class OutboxMessage(Base):
     """A notification written in the same transaction as the change that causes it, then delivered.
 
@@ -326,7 +337,16 @@ class OutboxMessage(Base):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_due_at", "status", "due_at"),)
+    # Partial indexes over the few unfinished rows, however many were ever sent: claiming walks the claimable
+    # rows in id order and stops after the first few (bench B2: with 10,000 queued, reading every due row
+    # through a (status, due_at) index and sorting them took 61% of the worker, 3 ms a claim; now 0.01 ms).
+    # No index leads with `status`: without statistics SQLite's planner would pick it and sort.
+    __table_args__ = (
+        Index("ix_outbox_claimable_id", "id", **_where(OUTBOX_CLAIMABLE_SQL)),
+        Index("ix_outbox_claimable_due_at", "due_at", **_where(OUTBOX_CLAIMABLE_SQL)),
+        Index("ix_outbox_active_chat_id", "chat_id", "id", **_where(OUTBOX_ACTIVE_SQL)),
+        Index("ix_outbox_sending_due_at", "due_at", **_where(OUTBOX_SENDING_SQL)),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(128), unique=True)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, bindparam, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -109,14 +109,20 @@ def was_enqueued(session: AsyncSession) -> bool:
     return bool(session.info.get(SESSION_FLAG))
 
 
+def _status_in(column: Any, statuses: Sequence[str]) -> Any:
+    """`status IN ('pending', …)` with the values written into the SQL, as in the partial indexes' condition
+    (`storage.models.OUTBOX_*_SQL`): with bound parameters the planners cannot tell that the index applies."""
+    return column.in_(bindparam(None, list(statuses), expanding=True, literal_execute=True))
+
+
 def _claim_query(now: datetime, limit: int, exclude_chats: Sequence[int]) -> Any:
     earlier = aliased(OutboxMessage)
-    blocked_by_earlier = exists().where(
-        and_(earlier.chat_id == OutboxMessage.chat_id, earlier.id < OutboxMessage.id, earlier.status.in_(ACTIVE))
-    )
+    blocked_by_earlier = exists().where(and_(
+        earlier.chat_id == OutboxMessage.chat_id, earlier.id < OutboxMessage.id, _status_in(earlier.status, ACTIVE)
+    ))
     query = (
         select(OutboxMessage)
-        .where(OutboxMessage.status.in_(CLAIMABLE), OutboxMessage.due_at <= now, ~blocked_by_earlier)
+        .where(_status_in(OutboxMessage.status, CLAIMABLE), OutboxMessage.due_at <= now, ~blocked_by_earlier)
         .order_by(OutboxMessage.id)
         .limit(limit)
     )
@@ -201,7 +207,7 @@ async def recover(session: AsyncSession, *, now: datetime, all_sending: bool) ->
     `all_sending=True` takes every `sending` row: right for a single worker at start-up (SQLite). With
     several workers only rows past their lease are orphaned (`all_sending=False`).
     """
-    query = select(OutboxMessage).where(OutboxMessage.status == SENDING)
+    query = select(OutboxMessage).where(_status_in(OutboxMessage.status, (SENDING,)))
     if not all_sending:
         query = query.where(OutboxMessage.due_at <= now)
     if _dialect(session) == "postgresql":
@@ -219,17 +225,18 @@ async def next_due(session: AsyncSession, *, after: datetime) -> datetime | None
     """The earliest `due_at` after `after` among claimable rows (when to look again)."""
     return await session.scalar(
         select(func.min(OutboxMessage.due_at)).where(
-            OutboxMessage.status.in_(CLAIMABLE), OutboxMessage.due_at > after
+            _status_in(OutboxMessage.status, CLAIMABLE), OutboxMessage.due_at > after
         )
     )
 
 
 async def unfinished(session: AsyncSession, *, due_by: datetime | None = None) -> int:
     """Rows still to deliver: sending, plus pending/uncertain due by `due_by` (all of them when None)."""
-    waiting = OutboxMessage.status.in_(CLAIMABLE)
+    waiting = _status_in(OutboxMessage.status, CLAIMABLE)
     if due_by is not None:
         waiting = and_(waiting, OutboxMessage.due_at <= due_by)
-    return int(await session.scalar(select(func.count()).where(waiting | (OutboxMessage.status == SENDING))) or 0)
+    sending = _status_in(OutboxMessage.status, (SENDING,))
+    return int(await session.scalar(select(func.count()).where(waiting | sending)) or 0)
 
 
 async def set_thread(session: AsyncSession, case_id: int, chat_id: int, thread_id: int) -> int:
@@ -238,7 +245,7 @@ async def set_thread(session: AsyncSession, case_id: int, chat_id: int, thread_i
         select(OutboxMessage).where(
             OutboxMessage.case_id == case_id,
             OutboxMessage.chat_id == chat_id,
-            OutboxMessage.status.in_(CLAIMABLE),
+            _status_in(OutboxMessage.status, CLAIMABLE),
             OutboxMessage.kind.in_(THREADED_KINDS),
         )
     )
@@ -257,7 +264,7 @@ async def backlog(session: AsyncSession) -> tuple[int, datetime | None]:
     """How many notifications wait to be delivered (pending, sending, uncertain), and the oldest's age."""
     count, oldest = (
         await session.execute(
-            select(func.count(), func.min(OutboxMessage.created_at)).where(OutboxMessage.status.in_(ACTIVE))
+            select(func.count(), func.min(OutboxMessage.created_at)).where(_status_in(OutboxMessage.status, ACTIVE))
         )
     ).one()
     return int(count or 0), oldest

@@ -6,9 +6,9 @@ more than the work: bench B1 counted about forty per update, each a round trip t
 switch and the loop's self-pipe, while the update holds the database's only connection — so every other
 update waits for them too (at 200 reporters the loop sat idle in epoll half of the time).
 
-Here the same calls run at once, in the caller's thread. What can block is bounded:
-- a commit waits for its fsync (`synchronous=FULL`, ~0.5 ms here): the price of a durable report, paid by
-  the writer that holds the only connection anyway;
+Here the same calls run at once, in the caller's thread, except COMMIT, whose fsync (`synchronous=FULL`)
+usually takes a fraction of a millisecond but now and then 50–200 ms on a VM's disk: it runs on a thread,
+one hand-off per transaction instead of forty. What can block is bounded:
 - another *process* holding SQLite's write lock (a CLI import, a backup) is not waited for inside SQLite:
   the busy timeout is zero, and a call refused with "database is locked" is retried after an `asyncio`
   sleep, so the loop keeps serving while it waits, up to `BUSY_TIMEOUT` as before. SQLite allows
@@ -66,13 +66,24 @@ class InlineConnection(aiosqlite.Connection):
         return self
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await self._call(partial(fn, *args, **kwargs), off_loop=False)
+
+    async def commit(self) -> None:
+        """On a thread: a commit waits for its fsync, which on a VM's disk now and then takes 50–200 ms. The
+        loop keeps time meanwhile: it paces the delivery worker's sends, and a send held up behind a stalled
+        commit would reach Telegram bunched with the next ones (bench B2: a 429, a second of silence)."""
+        await self._call(self._conn.commit, off_loop=True)
+
+    async def _call(self, function: Callable[[], Any], *, off_loop: bool) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
         deadline: float | None = None
         attempt = 0
         while True:
             try:
-                return fn(*args, **kwargs)
+                if off_loop:
+                    return await asyncio.get_running_loop().run_in_executor(None, function)
+                return function()
             except sqlite3.OperationalError as exc:
                 if not _locked(exc):
                     raise

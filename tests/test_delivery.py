@@ -19,7 +19,7 @@ from aiogram import Bot
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.delivery import DeliveryWorker, SendResult, summarize
+from bot.delivery import ArrivalWindow, DeliveryWorker, SendResult, summarize
 from bot.telegram_sender import TelegramSender
 from storage import outbox
 from storage.db import Database
@@ -502,3 +502,32 @@ async def test_backlog_reports_waiting_rows(db: Database) -> None:
         count, oldest = await outbox.backlog(session)
         assert count == 2 and oldest is not None and oldest <= datetime.now(UTC)
         assert (await outbox.counts(session))["pending"] == 2
+
+
+@pytest.mark.parametrize("slow_share", [0.0, 0.2])
+def test_no_second_at_telegrams_end_holds_more_than_the_limit_whatever_the_network_delays(slow_share):
+    """Sends reach Telegram at an unknown moment between their start and their answer; some take most of a
+    second (a new connection). Wherever they land, no second may hold more than the limit (a 429 stops
+    every send for a whole second), and with quick answers sends still go at the limit."""
+    import bisect
+    import random
+
+    rng = random.Random(7)
+    window = ArrivalWindow(30)
+    in_flight: list[float] = []
+    arrivals: list[float] = []
+    for tick in range(20_000):  # 20 s in steps of 1 ms
+        now = tick / 1000
+        for answered in [a for a in in_flight if a <= now]:
+            in_flight.remove(answered)
+            window.finish(answered)
+        while window.wait(now) == 0:
+            took = rng.uniform(0.3, 0.9) if rng.random() < slow_share else rng.uniform(0.001, 0.004)
+            window.start()
+            in_flight.append(now + took)
+            arrivals.append(now + rng.uniform(0, took))
+    arrivals.sort()
+    busiest = max(bisect.bisect_left(arrivals, at + 1) - i for i, at in enumerate(arrivals))
+    assert busiest <= 30
+    if not slow_share:
+        assert len(arrivals) / 20 > 29
