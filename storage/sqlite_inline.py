@@ -2,17 +2,18 @@
 
 aiosqlite hands every call (execute, fetch, close of each cursor, commit) to a thread of its own and wakes
 the loop when it is done. For a local SQLite file each call takes microseconds, and the hand-offs cost
-more than the work: bench B1 counted about forty per update, each a round trip through a queue, a thread
-switch and the loop's self-pipe, while the update holds the database's only connection — so every other
-update waits for them too (at 200 reporters the loop sat idle in epoll half of the time).
+more than the work: bench B1 counted about thirty per intake update, each a round trip through a queue, a
+thread switch and the loop's self-pipe, while the update holds the database's only connection, so every
+other update waits for them too (at 200 reporters the loop sat idle in epoll half of the time).
 
-Here the same calls run at once, in the caller's thread, except COMMIT, whose fsync (`synchronous=FULL`)
-usually takes a fraction of a millisecond but now and then 50–200 ms on a VM's disk: it runs on a thread,
-one hand-off per transaction instead of forty. What can block is bounded:
-- another *process* holding SQLite's write lock (a CLI import, a backup) is not waited for inside SQLite:
-  the busy timeout is zero, and a call refused with "database is locked" is retried after an `asyncio`
-  sleep, so the loop keeps serving while it waits, up to `BUSY_TIMEOUT` as before. SQLite allows
-  retrying the refused statement (a refused COMMIT leaves the transaction open).
+Here those calls run at once, in the caller's thread, except COMMIT: its fsync (`synchronous=FULL`) usually
+takes a fraction of a millisecond but now and then 50–200 ms on a VM's disk, so it still runs on a thread
+(one hand-off per transaction), and the loop keeps serving and keeps time meanwhile.
+
+Another *process* holding SQLite's write lock (a CLI import, a backup) is not waited for inside SQLite,
+which would block the loop: the busy timeout is zero, and a call refused with "database is locked" is
+retried after an `asyncio` sleep, up to `BUSY_TIMEOUT` as before. SQLite allows retrying the refused
+statement (a refused COMMIT leaves the transaction open).
 
 SQLAlchemy's aiosqlite dialect is unchanged: it gets this connection through `async_creator`.
 """
