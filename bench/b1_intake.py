@@ -44,6 +44,10 @@ INCIDENTS = tuple(REPORTS)
 RECORDER_BASE = 9_000_000
 RESPONDER_ID = 777
 THINK_MEAN = 5.0
+PACED_WARMUP = 100.0
+"""Seconds before the paced window: a whole report at THINK_MEAN per step (11–19 steps), so reporters are
+spread over every step of their reports, confirming included, when measuring starts (with 10 s, as before,
+nobody had reached the summary yet and the heaviest step was never measured)."""
 TARGET_RATIO = 0.40
 TARGET_P99_MS = 20.0
 
@@ -90,8 +94,8 @@ async def _drive(clock: Clock, scripts: dict[str, list[tuple[str, ...]]], *, fir
     finished = [0]
 
     async def person(index: int) -> None:
-        if think:  # people do not all tap "report" in the same second
-            await asyncio.sleep(rng.uniform(0, think * 2))
+        if think:  # people start during the warm-up, so the window sees every step of a report in proportion
+            await asyncio.sleep(rng.uniform(0, max(warmup, think * 2)))
         turn = index
         while not stop.is_set():
             reporter = Reporter(clock, next(ids), think=uniform_think(think, rng) if think else None)
@@ -194,7 +198,7 @@ def plan_for(scale: Scale) -> list[Run]:
     return [
         Run(1, None, warmup=scale.pick(2, 0.5), window=scale.pick(12, 2)),
         Run(200, None, warmup=scale.pick(5, 1), window=scale.pick(20, 3)),
-        Run(200, scale.pick(THINK_MEAN, 0.05), warmup=scale.pick(10, 1), window=scale.pick(30, 3)),
+        Run(200, scale.pick(THINK_MEAN, 0.05), warmup=scale.pick(PACED_WARMUP, 1), window=scale.pick(30, 3)),
     ]
 
 
