@@ -135,7 +135,7 @@ class UpdateProcessor:
             started = time.perf_counter()
             try:
                 result = await self.dp.feed_update(self.bot, update, final_attempt=final, **self.context)
-                self._count("duplicate" if result == inbox.ALREADY_HANDLED else "ok", started)
+                self._count("duplicate" if result is inbox.ALREADY_HANDLED else "ok", started)
                 return
             except Exception as exc:  # a handler bug must not stop the bot
                 if self.outages is not None and not self._stopping.is_set():

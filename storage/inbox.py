@@ -64,7 +64,7 @@ async def store(
     return [p["update_id"] for p in payloads if p["update_id"] in inserted]
 
 
-ALREADY_HANDLED = "already handled"  # what handling an update returns when `mark_done` found it done
+ALREADY_HANDLED = object()  # what handling an update returns when `mark_done` found it done
 
 
 async def mark_done(session: AsyncSession, update_id: int) -> bool:
