@@ -566,6 +566,17 @@ def test_skipping() -> None:
     assert parse_answer(required, "   ", now=NOW).error == "err-empty"
 
 
+@pytest.mark.parametrize("text", ["không có", "Khong co", "ko", "không", "chưa có", "none"])
+def test_saying_there_are_none_skips_an_optional_question_that_asks_for_values(text: str) -> None:
+    for flow, key in (("harmful", "links"), ("scam", "phones"), ("scam", "bank_account")):
+        assert parse_answer(get_question(flow, key), text, now=NOW) == intake.Parsed(True, None), (flow, key)
+
+
+def test_no_to_a_question_answered_by_choices_is_an_answer_not_a_skip() -> None:
+    required = get_question("scam", "money_sent")
+    assert parse_answer(required, "không", now=NOW).value == "no"
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -50,6 +50,13 @@ SKIP_WORDS = frozenset(
 )
 """Typed instead of pressing "skip"; only accepted for optional questions."""
 
+NONE_WORDS = frozenset(
+    phrases("khong | ko | k | khong co | ko co | k co | khong co gi | chua co | khong thay | none | no | nothing")
+)
+"""Typed to an optional question that asks for values (links, phone numbers, an account, an amount, a
+class, free text): "there are none", so it is skipped too. Not for questions answered by choices, where
+"không" may be the answer itself ("no")."""
+
 ALL_WORDS = frozenset({"tat ca", "ca", "all", "toan bo", "het"})
 """A typed multi-choice answer meaning every choice except "other"."""
 
@@ -357,6 +364,10 @@ PARSERS: dict[AnswerKind, Parser] = {
 }
 
 
+VALUE_KINDS = frozenset({AnswerKind.TEXT, AnswerKind.PHONES, AnswerKind.URLS, AnswerKind.AMOUNT, AnswerKind.INTEGER,
+                         AnswerKind.CLASS, AnswerKind.BANK_ACCOUNT})
+
+
 def is_skip(text: str) -> bool:
     """Whether typed text means "skip" ("bỏ qua", "không biết", "-")."""
     return fold_words(text or "") in SKIP_WORDS or (text or "").strip() == "-"
@@ -383,7 +394,7 @@ def parse_answer(
     text = (text or "").strip()
     if not text:
         return Parsed.failure("err-empty")
-    if question.optional and is_skip(text):
+    if question.optional and (is_skip(text) or (question.kind in VALUE_KINDS and fold_words(text) in NONE_WORDS)):
         return Parsed.success(None)
     if question.kind != AnswerKind.TEXT and len(text) > MAX_TYPED:
         return Parsed.failure("err-too-long", max=MAX_TYPED, length=len(text))
