@@ -1,7 +1,9 @@
 """aiogram FSM storage in the database, so a restart in the middle of a report resumes it.
 
 Writes go through the update's own session when there is one (`storage.db.current_session`), so a
-handler's domain changes and its conversation step commit or roll back together.
+handler's domain changes and its conversation step commit or roll back together. They are not flushed one
+by one: a handler that sets the state and then the data writes the row once, at the commit (bench B1:
++8% updates per second).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import bot  # noqa: F401  (installs the deferred loading of aiogram's models fir
 # isort: split
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType, StorageKey
-from sqlalchemy import delete, select
+from sqlalchemy import delete, inspect, select
 
 from storage.db import Database
 from storage.models import FsmRecord, utcnow
@@ -58,14 +60,17 @@ class SqlStorage(BaseStorage):
             else:
                 record.state, record.updated_at = name, utcnow()
                 await self._drop_if_empty(session, record)
-            await session.flush()
 
     @staticmethod
     async def _drop_if_empty(session: Any, record: FsmRecord) -> None:
         """A cleared conversation leaves no row behind: nothing is kept about a person without need."""
         if record.state is None and not record.data:
             session.info.get(_ROWS, {}).pop(record.key, None)
-            await session.delete(record)
+            if inspect(record).pending:  # added in this transaction and not written yet
+                session.expunge(record)
+            else:  # flushed now: a state set again in this update must find no row, not a deleted one
+                await session.delete(record)
+                await session.flush()
 
     async def get_state(self, key: StorageKey) -> str | None:
         async with self.db.current_or_new() as session:
@@ -83,7 +88,6 @@ class SqlStorage(BaseStorage):
             else:
                 record.data, record.updated_at = dict(data), utcnow()
                 await self._drop_if_empty(session, record)
-            await session.flush()
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         async with self.db.current_or_new() as session:

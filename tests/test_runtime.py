@@ -138,3 +138,48 @@ async def test_updates_are_stored_as_telegram_sent_them():
     bot.session = Silent()
     _, dumped = await raw_updates.get_updates(bot, timeout=0)
     assert dumped[0]["update_id"] == 7 and dumped[0]["message"]["text"] == "Chào <b>"
+
+
+async def test_conversation_state_is_written_once_per_update_and_survives_clear_then_set(db):
+    """A handler that sets the state and then the data writes the row once, at the commit; a conversation
+    cleared and started again in the same update keeps the new state (not a row deleted meanwhile)."""
+    from aiogram.fsm.storage.base import StorageKey
+    from sqlalchemy import event
+
+    from storage.db import current_session
+    from storage.fsm import SqlStorage
+    from storage.models import FsmRecord
+
+    storage = SqlStorage(db)
+    key = StorageKey(bot_id=42, chat_id=5, user_id=5)
+    await storage.set_state(key, "Intake:role")
+    writes: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith(("UPDATE FSM", "INSERT INTO FSM", "DELETE FROM FSM")):
+            writes.append(statement.split()[0])
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with db.session() as session:
+            token = current_session.set(session)
+            try:
+                await storage.set_state(key, "Intake:type")
+                await storage.set_data(key, {"role": "parent"})
+            finally:
+                current_session.reset(token)
+        assert writes == ["UPDATE"]
+        async with db.session() as session:
+            token = current_session.set(session)
+            try:
+                await storage.set_state(key, None)
+                await storage.set_data(key, {})
+                await storage.set_state(key, "Intake:role")
+                await storage.set_data(key, {"locale": "vi"})
+            finally:
+                current_session.reset(token)
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+    assert (await storage.get_state(key), await storage.get_data(key)) == ("Intake:role", {"locale": "vi"})
+    async with db.session() as session:
+        assert len(list(await session.scalars(select(FsmRecord)))) == 1
