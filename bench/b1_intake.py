@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from bench.common import BACKENDS, Scale, database, latency_ms, postgres_available, table, verdict, write_json
+from bench.common import BACKENDS, Scale, database, latency_ms, postgres_available, table, targets_table, write_json
 from bench.intake_sim import Clock, EchoBot, IntakeBot, Reporter, Source, record_script, uniform_think
 from bench.profiling import Load, spy
 from bot.consent import CONSENT_VERSION
@@ -254,10 +254,7 @@ def render(result: dict[str, Any]) -> str:
     text = table("B1 intake: whole reports through the real Dispatcher (Bot session answers instantly)",
                  ["bot", "db", "reporters", "mode", "updates", "updates/s", "of echo", "p50 ms", "p95 ms", "p99 ms",
                   "CPU ms/update", "other load (cores)"], rows)
-    targets = [(name, t["target"], t["measured"], verdict(t["met"])) for name, t in result["targets"].items()]
-    text += "\n\n" + table("B1 targets", ["figure", "target", "measured", ""], targets)
-    for backend, why in result["skipped"].items():
-        text += f"\n(skipped {backend}: {why})"
+    text += targets_table("B1 targets", result)
     return text
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from bench.common import ROOT, Scale, database, postgres_available, table, verdict, write_json
+from bench.common import ROOT, Scale, database, postgres_available, table, targets_table, write_json
 from bench.profiling import Load
 from bot import delivery
 from bot.app import make_bot
@@ -202,10 +202,7 @@ def render(result: dict[str, Any]) -> str:
     text = table("B2 delivery: distinct chats through the outbox worker, fake Bot API enforcing a global limit",
                  ["db", "messages", "limit/s", "worker rate/s", "accepted/s", "of limit", "429s", "429 share",
                   "lost", "doubled", "busiest 1 s", "wall s", "worker CPU (cores)", "other load (cores)"], rows)
-    targets = [(name, t["target"], t["measured"], verdict(t["met"])) for name, t in result["targets"].items()]
-    text += "\n\n" + table("B2 targets (SQLite run)", ["figure", "target", "measured", ""], targets)
-    for backend, why in result["skipped"].items():
-        text += f"\n(skipped {backend}: {why})"
+    text += targets_table("B2 targets (SQLite run)", result)
     return text
 
 

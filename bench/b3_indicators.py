@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from bench.common import BACKENDS, Scale, database, latency_ms, postgres_available, table, verdict, write_json
+from bench.common import BACKENDS, Scale, database, latency_ms, postgres_available, table, targets_table, write_json
 from bench.profiling import Load
 from bot.intake.indicators import BANK_ACCOUNT, DOMAIN, PHONE, SHARED_KINDS, stored_forms
 from storage import cases
@@ -253,10 +253,7 @@ def render(result: dict[str, Any]) -> str:
     text_ = table("B3 indicator lookup: every case naming a phone / bank account / domain",
                   ["db", "kind", "cases", "indicators", "lookups", "p50 ms", "p95 ms", "p99 ms", "most cases found",
                    "wrong", "load s", "other load (cores)"], rows)
-    targets = [(name, t["target"], t["measured"], verdict(t["met"])) for name, t in result["targets"].items()]
-    text_ += "\n\n" + table("B3 targets", ["figure", "target", "measured", ""], targets)
-    for backend, why in result["skipped"].items():
-        text_ += f"\n(skipped {backend}: {why})"
+    text_ += targets_table("B3 targets", result)
     return text_
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from bench.common import ROOT, Scale, peak_rss_mb, rss_mb, scratch_dir, table, verdict, write_json
+from bench.common import ROOT, Scale, peak_rss_mb, rss_mb, scratch_dir, table, targets_table, write_json
 from bot.consent import CONSENT_VERSION
 from storage.db import Database
 from storage.migrate import upgrade_async
@@ -206,8 +206,7 @@ def render(result: dict[str, Any]) -> str:
     ]
     text = table("B4 footprint of `python -m bot run` (SQLite)",
                  ["", "to first reply s", "to open all s", "RSS MB", "peak MB"], rows)
-    targets = [(name, t["target"], t["measured"], verdict(t["met"])) for name, t in r["targets"].items()]
-    return text + "\n\n" + table("B4 targets", ["figure", "target", "measured", ""], targets)
+    return text + targets_table("B4 targets", r)
 
 
 async def main(scale: Scale) -> dict[str, Any]:

@@ -100,6 +100,15 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
 
+def targets_table(title: str, result: dict[str, Any]) -> str:
+    """A benchmark's targets (met or MISSED) and the backends it skipped, to go under its own table."""
+    rows = [(name, t["target"], t["measured"], verdict(t["met"])) for name, t in result["targets"].items()]
+    text = "\n\n" + table(title, ["figure", "target", "measured", ""], rows)
+    for backend, why in result.get("skipped", {}).items():
+        text += f"\n(skipped {backend}: {why})"
+    return text
+
+
 def write_json(name: str, data: dict[str, Any], folder: Path | None = None) -> Path:
     folder = folder or RESULTS
     folder.mkdir(parents=True, exist_ok=True)
