@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiogram import Bot
+from sqlalchemy.engine import make_url
 
 from bot.i18n import load_catalog
 from bot.settings import Settings
 from storage.db import Database
-from tests.databases import BACKENDS, PostgresTemplates, SqliteTemplates
+from tests.databases import BACKENDS, POSTGRES_URL, PostgresTemplates, SqliteTemplates, pg_execute, unavailable
 from tests.e2e import TOKEN as E2E_TOKEN
 from tests.e2e import BotProcess
 from tests.factories import make_tree
@@ -53,6 +55,21 @@ def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iter
     url = templates.fresh()
     yield url
     templates.drop(url)
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with nothing in it (not migrated), on each backend: for the migration tests."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path}/empty.db"
+        return
+    name = f"bt_migrations_{uuid.uuid4().hex[:10]}"
+    try:
+        pg_execute(f'CREATE DATABASE "{name}"')
+    except Exception as exc:
+        unavailable("PostgreSQL", f"{type(exc).__name__}: {exc}")
+    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -7,11 +7,7 @@ SQLite but not on the province's PostgreSQL, or a model change nobody wrote a mi
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
@@ -19,23 +15,6 @@ from sqlalchemy import inspect
 from storage.db import create_engine
 from storage.migrate import downgrade, upgrade
 from storage.models import Base
-from tests.databases import POSTGRES_URL, pg_execute, unavailable
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path}/empty.db"
-        return
-    from sqlalchemy.engine import make_url
-
-    name = f"bt_migrations_{uuid.uuid4().hex[:10]}"
-    try:
-        pg_execute(f'CREATE DATABASE "{name}"')
-    except Exception as exc:
-        unavailable("PostgreSQL", f"{type(exc).__name__}: {exc}")
-    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def _schema(url: str) -> tuple[set[str], list[object]]:

@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -259,43 +259,15 @@ def _columns(url: str) -> set[str]:
     return asyncio.run(read())
 
 
-async def _pg(*statements: str) -> None:
-    import asyncpg
-
-    dsn = make_url(POSTGRES_URL).set(drivername="postgresql").render_as_string(hide_password=False)
-    connection = await asyncio.wait_for(asyncpg.connect(dsn), 5)
-    try:
-        for statement in statements:
-            await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path}/migrate.db"
-        return
-    name = f"ops_mig_{uuid.uuid4().hex[:10]}"
-    try:
-        asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(f"PostgreSQL is not reachable ({exc})")
-        pytest.skip(f"PostgreSQL is not reachable ({exc})")
-    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-def test_migration_0003_upgrades_and_downgrades(empty_database: str) -> None:
-    upgrade(empty_database, "0002")
-    assert "claimed_by" not in _columns(empty_database)
-    upgrade(empty_database)
-    assert {"claimed_by", "claimed_until"} <= _columns(empty_database)
-    downgrade(empty_database, "0002")
-    assert not {"claimed_by", "claimed_until"} & _columns(empty_database)
-    upgrade(empty_database)
-    assert {"claimed_by", "claimed_until"} <= _columns(empty_database)
+def test_migration_0003_upgrades_and_downgrades(empty_url: str) -> None:
+    upgrade(empty_url, "0002")
+    assert "claimed_by" not in _columns(empty_url)
+    upgrade(empty_url)
+    assert {"claimed_by", "claimed_until"} <= _columns(empty_url)
+    downgrade(empty_url, "0002")
+    assert not {"claimed_by", "claimed_until"} & _columns(empty_url)
+    upgrade(empty_url)
+    assert {"claimed_by", "claimed_until"} <= _columns(empty_url)
 
 
 # ---------------------------------------------------------------------------------------------------
