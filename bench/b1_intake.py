@@ -27,7 +27,17 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from bench.common import BACKENDS, Scale, database, latency_ms, postgres_available, table, targets_table, write_json
+from bench.common import (
+    BACKENDS,
+    Scale,
+    database,
+    latency_ms,
+    postgres_available,
+    publish,
+    scalar,
+    table,
+    targets_table,
+)
 from bench.intake_sim import Clock, EchoBot, IntakeBot, Reporter, Source, record_script, uniform_think
 from bench.profiling import Load, spy
 from bot.consent import CONSENT_VERSION
@@ -76,12 +86,7 @@ async def _seed(url: str, user_ids: list[int]) -> int:
 
 
 async def _cases(url: str) -> int:
-    db = Database(url)
-    try:
-        async with db.session() as session:
-            return int(await session.scalar(select(func.count()).select_from(Case)) or 0)
-    finally:
-        await db.dispose()
+    return int(await scalar(url, select(func.count()).select_from(Case)) or 0)
 
 
 async def _drive(clock: Clock, scripts: dict[str, list[tuple[str, ...]]], *, first_id: int, reporters: int,
@@ -259,7 +264,4 @@ def render(result: dict[str, Any]) -> str:
 
 
 async def main(scale: Scale, profile: bool = False) -> dict[str, Any]:
-    result = await run(scale, profile)
-    write_json(NAME, result)
-    print(render(result), flush=True)
-    return result
+    return publish(NAME, await run(scale, profile), render)

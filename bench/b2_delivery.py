@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from bench.common import ROOT, Scale, database, postgres_available, table, targets_table, write_json
+from bench.common import ROOT, Scale, database, postgres_available, publish, table, targets_table
 from bench.profiling import Load
 from bot import delivery
 from bot.app import make_bot
@@ -207,7 +207,4 @@ def render(result: dict[str, Any]) -> str:
 
 
 async def main(scale: Scale) -> dict[str, Any]:
-    result = await run(scale)
-    write_json(NAME, result)
-    print(render(result), flush=True)
-    return result
+    return publish(NAME, await run(scale), render)

@@ -22,7 +22,16 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from bench.common import BACKENDS, Scale, database, latency_ms, postgres_available, table, targets_table, write_json
+from bench.common import (
+    BACKENDS,
+    Scale,
+    database,
+    latency_ms,
+    postgres_available,
+    publish,
+    table,
+    targets_table,
+)
 from bench.profiling import Load
 from bot.intake.indicators import BANK_ACCOUNT, DOMAIN, PHONE, SHARED_KINDS, stored_forms
 from storage import cases
@@ -258,7 +267,4 @@ def render(result: dict[str, Any]) -> str:
 
 
 async def main(scale: Scale) -> dict[str, Any]:
-    result = await run(scale)
-    write_json(NAME, result)
-    print(render(result), flush=True)
-    return result
+    return publish(NAME, await run(scale), render)

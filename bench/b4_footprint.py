@@ -24,7 +24,17 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from bench.common import ROOT, Scale, peak_rss_mb, rss_mb, scratch_dir, table, targets_table, write_json
+from bench.common import (
+    ROOT,
+    Scale,
+    peak_rss_mb,
+    publish,
+    rss_mb,
+    scalar,
+    scratch_dir,
+    table,
+    targets_table,
+)
 from bot.consent import CONSENT_VERSION
 from storage.db import Database
 from storage.migrate import upgrade_async
@@ -119,13 +129,8 @@ async def _seed_reporters(url: str, count: int) -> None:
 
 
 async def _drafts(url: str) -> int:
-    db = Database(url)
-    try:
-        async with db.session() as session:
-            return int(await session.scalar(select(func.count()).select_from(FsmRecord)
-                                            .where(FsmRecord.state.like("Intake%"))) or 0)
-    finally:
-        await db.dispose()
+    drafts = select(func.count()).select_from(FsmRecord).where(FsmRecord.state.like("Intake%"))
+    return int(await scalar(url, drafts) or 0)
 
 
 async def _open_reports(fake: FakeTelegram, count: int) -> float:
@@ -210,7 +215,4 @@ def render(result: dict[str, Any]) -> str:
 
 
 async def main(scale: Scale) -> dict[str, Any]:
-    result = await run(scale)
-    write_json(NAME, result)
-    print(render(result), flush=True)
-    return result
+    return publish(NAME, await run(scale), render)

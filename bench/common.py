@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -98,6 +98,25 @@ def _cell(value: Any) -> str:
 
 def verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
+
+
+def publish(name: str, result: dict[str, Any], render: Callable[[dict[str, Any]], str]) -> dict[str, Any]:
+    """Write a benchmark's JSON and print its tables."""
+    write_json(name, result)
+    print(render(result), flush=True)
+    return result
+
+
+async def scalar(url: str, statement: Any) -> Any:
+    """One value read from the database at `url` (counts after a run), on a connection of its own."""
+    from storage.db import Database
+
+    db = Database(url)
+    try:
+        async with db.session() as session:
+            return await session.scalar(statement)
+    finally:
+        await db.dispose()
 
 
 def targets_table(title: str, result: dict[str, Any]) -> str:

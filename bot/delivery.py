@@ -697,13 +697,7 @@ class DeliveryWorker:
         while self._outcomes:
             group, self._outcomes = self._outcomes, []
             if len(group) == 1:
-                row, mark, hook, future = group[0]
-                try:
-                    await self._record_alone(row, mark, hook)
-                except Exception as exc:
-                    _settle_future(future, exc)
-                else:
-                    _settle_future(future, None)
+                await self._record_each(group)
                 continue
             lost = []
             try:
@@ -716,13 +710,7 @@ class DeliveryWorker:
                             await hook(session, fresh)
             except Exception as exc:
                 log.info("recording %d outcomes together failed (%r); recording them one by one", len(group), exc)
-                for row, mark, hook, future in group:
-                    try:
-                        await self._record_alone(row, mark, hook)
-                    except Exception as alone:
-                        _settle_future(future, alone)
-                    else:
-                        _settle_future(future, None)
+                await self._record_each(group)
             else:
                 self.stats["record_groups"] += 1
                 for row in lost:
@@ -733,6 +721,16 @@ class DeliveryWorker:
     def _lost_claim(self, row: OutboxMessage) -> None:
         self.stats["lost_claims"] += 1
         log.warning("outbox row %s was taken over by another worker before its outcome was recorded", row.id)
+
+    async def _record_each(self, group: list[tuple[OutboxMessage, Mark, Hook | None, asyncio.Future[None]]]) -> None:
+        """Each outcome in a transaction of its own, its waiter told how that went."""
+        for row, mark, hook, future in group:
+            try:
+                await self._record_alone(row, mark, hook)
+            except Exception as exc:
+                _settle_future(future, exc)
+            else:
+                _settle_future(future, None)
 
     async def _record_alone(self, row: OutboxMessage, mark: Mark, hook: Hook | None = None) -> None:
         """Record the outcome and run the hook in one transaction; without the hook if the hook keeps failing.
