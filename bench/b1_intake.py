@@ -11,6 +11,8 @@ Two kinds of run per configuration:
   second here is the capacity; latency is mostly queueing (Little's law: concurrency ÷ throughput).
 - **paced**: reporters think between steps (uniform 2.5–7.5 s, still quicker than people reading a
   question and typing). Latency here is what a reporter experiences with 200 reports in progress at once.
+- **paced, API 50 ms**: the same, but every Bot API call takes 50 ms to be answered, as from a server near
+  Telegram's. An update's time includes its replies reaching Telegram.
 
 Each run measures a fixed window after a warm-up; every reporter files report after report (a new person
 each time) until the run ends.
@@ -58,6 +60,9 @@ PACED_WARMUP = 100.0
 """Seconds before the paced window: a whole report at THINK_MEAN per step (11–19 steps), so reporters are
 spread over every step of their reports, confirming included, when measuring starts (with 10 s, as before,
 nobody had reached the summary yet and the heaviest step was never measured)."""
+API_ROUND_TRIP = 0.05
+"""A paced run where each Bot API call takes 50 ms to be answered, as from a server near Telegram's: the
+instant session hides what a handler does while it waits for Telegram (see bot/replies.py)."""
 TARGET_RATIO = 0.40
 TARGET_P99_MS = 20.0
 
@@ -141,10 +146,12 @@ class Run:
     think: float | None  # mean seconds between a reporter's steps; None: none (saturation)
     warmup: float
     window: float
+    round_trip: float = 0.0  # seconds Telegram takes to answer each call (0: the instant session)
 
     @property
     def mode(self) -> str:
-        return "paced" if self.think else "saturation"
+        mode = "paced" if self.think else "saturation"
+        return f"{mode}, API {self.round_trip * 1e3:g} ms" if self.round_trip else mode
 
 
 SEEDED = 20_000  # reporters per database already past the privacy notice; more than any run can use
@@ -162,7 +169,7 @@ async def intake_runs(backend: str, plan: list[Run], catalog: Any
             await _seed(url, ids)
             settings = Settings(_env_file=None, bot_token="42:TEST-TOKEN-aaaaaaaaaaaaaaaaaaaa",  # type: ignore[call-arg]
                                 database_url=url, reports_per_hour=1000)
-            source = Source()
+            source = Source(step.round_trip)
             clock = Clock(source)
             bot = IntakeBot(url, settings, catalog, source, clock.done)
             await bot.start()
@@ -204,6 +211,8 @@ def plan_for(scale: Scale) -> list[Run]:
         Run(1, None, warmup=scale.pick(2, 0.5), window=scale.pick(12, 2)),
         Run(200, None, warmup=scale.pick(5, 1), window=scale.pick(20, 3)),
         Run(200, scale.pick(THINK_MEAN, 0.05), warmup=scale.pick(PACED_WARMUP, 1), window=scale.pick(30, 3)),
+        Run(200, scale.pick(THINK_MEAN, 0.05), warmup=scale.pick(PACED_WARMUP, 1), window=scale.pick(30, 3),
+            round_trip=API_ROUND_TRIP),
     ]
 
 

@@ -61,7 +61,8 @@ class ScriptMismatch(AssertionError):
 class Source:
     """Updates waiting for getUpdates, and the latest inline keyboard each chat was shown."""
 
-    def __init__(self) -> None:
+    def __init__(self, round_trip: float = 0.0) -> None:
+        self.round_trip = round_trip  # seconds each Bot API call other than getUpdates takes to be answered
         self._pending: list[dict[str, Any]] = []
         self._arrived = asyncio.Event()
         self.keyboards: dict[int, tuple[int, list[str]]] = {}  # chat id -> (message id, callback data)
@@ -97,7 +98,8 @@ class Source:
 
 
 class InstantSession(MockedSession):
-    """Answers every call at once; getUpdates comes from the `Source`. Keeps no history (memory stays flat)."""
+    """Answers every call at once (or after the source's `round_trip`); getUpdates comes from the `Source`.
+    Keeps no history (memory stays flat)."""
 
     def __init__(self, source: Source) -> None:
         super().__init__()
@@ -110,6 +112,8 @@ class InstantSession(MockedSession):
             pin_response_type(method)  # as production's session middleware does
             return self.check_response(bot, method, 200, json.dumps({"ok": True, "result": batch})).result
         self.source.api_calls += 1
+        if self.source.round_trip:
+            await asyncio.sleep(self.source.round_trip)
         result = self._result(method)
         self.source.saw(method, result)
         return result

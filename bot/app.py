@@ -30,6 +30,7 @@ from aiogram.exceptions import TelegramBadRequest, TelegramUnauthorizedError
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 
+from bot import replies
 from bot.casework import Casework
 from bot.delivery import DeliveryWorker
 from bot.health import DATABASE, REDIS, Outages, ServiceUnavailable, describe, make_redis, ping_database, ping_redis
@@ -110,14 +111,15 @@ def make_bot(settings: Settings) -> Bot:
 
 def make_dispatcher(db: Database, catalog: Catalog, settings: Settings, storage: BaseStorage | None = None, *,
                     casework: Casework | None = None, on_commit: Callable[[], None] | None = None,
-                    events_isolation: BaseEventIsolation | None = None) -> Dispatcher:
-    """The dispatcher with our storage, per-user event isolation, and middlewares in a fixed order."""
+                    events_isolation: BaseEventIsolation | None = None, instance: str | None = None) -> Dispatcher:
+    """The dispatcher with our storage, per-user event isolation, and middlewares in a fixed order.
+    `instance`: this process's name in the inbox (`InboxKeeper`), which also owns its unsent replies."""
     dp = Dispatcher(
         storage=storage or SqlStorage(db, KEY_BUILDER),
         events_isolation=events_isolation or ReleasingEventIsolation(),
         disable_fsm=True,  # registered below, inside the update's session
     )
-    dp.update.outer_middleware(DbSessionMiddleware(db, on_commit))
+    dp.update.outer_middleware(DbSessionMiddleware(db, on_commit, instance=instance or instance_id()))
     # aiogram's FSM middleware takes the per-user lock and reads the state. Registered by the Dispatcher it
     # would run before our session exists and read the state in a transaction of its own (bench B1).
     # Taking the lock inside the session cannot deadlock: one chat's updates reach the dispatcher one at a
@@ -185,11 +187,12 @@ class App:
                 storage = redis_storage
             probes[REDIS] = lambda: ping_redis(redis)
         outages = Outages(probes)
-        dp = make_dispatcher(db, catalog, settings, storage, casework=casework, on_commit=worker.wake,
-                             events_isolation=isolation)
-        processor = UpdateProcessor(dp, bot, db, outages=outages, metrics=metrics)
         role = f"webhook-{parse_listen(settings.webhook_listen)[1]}" if settings.webhook_mode else "polling"
-        keeper = InboxKeeper(bot, db, processor, instance=instance_id(role), lease=settings.inbox_lease_seconds,
+        instance = instance_id(role)
+        dp = make_dispatcher(db, catalog, settings, storage, casework=casework, on_commit=worker.wake,
+                             events_isolation=isolation, instance=instance)
+        processor = UpdateProcessor(dp, bot, db, outages=outages, metrics=metrics)
+        keeper = InboxKeeper(bot, db, processor, instance=instance, lease=settings.inbox_lease_seconds,
                              outages=outages)
         poller = InboxPoller(bot, db, processor, timeout=settings.polling_timeout, allowed_updates=ALLOWED_UPDATES,
                              keeper=keeper, outages=outages)
@@ -359,6 +362,7 @@ class App:
         try:
             await asyncio.wait_for(self.processor.wait_idle(), timeout=30)
             await asyncio.wait_for(settle_albums(), timeout=10)
+            await asyncio.wait_for(replies.settle(), timeout=10)
         except TimeoutError:
             log.warning("stopping: some updates were still being handled after 30s; they stay pending")
         if self.keeper is not None:

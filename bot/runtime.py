@@ -34,9 +34,9 @@ from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, Telegra
 from aiogram.types import Update
 from aiogram.utils.backoff import Backoff, BackoffConfig
 
-from bot import raw_updates
+from bot import raw_updates, replies
 from bot.health import Outages, describe
-from storage import inbox
+from storage import inbox, outbox
 from storage.db import Database
 from storage.models import utcnow
 
@@ -203,8 +203,18 @@ class InboxKeeper:
             after = rows[-1].update_id
         if submitted:
             log.info("resuming %d update(s) left pending by a previous run or a stopped instance", submitted)
+        if self._first:
+            await self._take_back_replies()
         self._first = False
         return submitted
+
+    async def _take_back_replies(self) -> None:
+        """Replies the previous process committed but did not get to send go out now, not after their grace."""
+        async with self.db.session() as session:
+            taken = await outbox.due_now(session, kind=replies.KIND, key_prefix=replies.key_prefix(self.instance),
+                                         now=utcnow())
+        if taken:
+            log.info("sending %d update(s)' replies a previous run did not get to send", taken)
 
     async def renew(self) -> int:
         in_hand = sorted(self.processor.in_hand)

@@ -10,6 +10,8 @@ Payloads are plain JSON written by domain code that knows nothing of aiogram:
   sendMediaGroup for 2–10 photos/videos (documents go in their own album), sendPhoto/-Video/-Document
   for a single one
 - topic: ``{"title"}`` → createForumTopic; the new message_thread_id is returned as `message_id`
+- replies: ``{"calls": [{"method", "params"}]}`` → the calls a handler made, in order (`bot.replies`: left
+  here by a process that died before sending them, or that Telegram kept refusing)
 
 Telegram's answers become a `SendResult`: 429 → retry_after; 403, "chat not found", "user is deactivated",
 "bot was kicked" → permanent with `recipient_gone`; "message thread not found" → permanent with
@@ -45,6 +47,7 @@ from aiogram.types import (
     Message,
 )
 
+from bot import replies
 from bot.delivery import SendResult
 
 log = logging.getLogger(__name__)
@@ -118,6 +121,7 @@ class TelegramSender:
         # Albums already delivered for a media row that then failed part-way, so a retry (in this process)
         # does not send them again: row key -> (chunk indexes done, first message id).
         self._media_progress: dict[str, tuple[set[int], int | None]] = {}
+        self._progress: dict[str, int] = {}  # replies rows: the first call not made yet
 
     async def send(self, item: Any) -> SendResult:
         try:
@@ -167,10 +171,23 @@ class TelegramSender:
             return edited.message_id if isinstance(edited, Message) else payload["message_id"]
         if kind == "media":
             return await self._media(item, payload)
+        if kind == replies.KIND:
+            return await self._replies(item, payload)
         if kind == "topic":
             topic = await self.bot.create_forum_topic(chat_id=item.chat_id, name=str(payload["title"])[:128])
             return topic.message_thread_id
         raise PayloadError(f"unknown outbox kind {kind!r}")
+
+    async def _replies(self, item: Any, payload: dict[str, Any]) -> None:
+        """A handler's calls in order; a retry starts at the call that failed, not again from the first."""
+        calls = [replies.decode(call) for call in payload.get("calls") or []]
+        key = f"{replies.KIND}:{getattr(item, 'key', None) or getattr(item, 'id', '')}"
+        try:
+            await replies.send_calls(self.bot, calls, start=self._progress.pop(key, 0))
+        except replies.Interrupted as stop:
+            self._progress[key] = stop.index
+            raise stop.__cause__ from None  # type: ignore[misc]
+        return None
 
     async def _media(self, item: Any, payload: dict[str, Any]) -> int | None:
         items = payload.get("items") or []

@@ -14,9 +14,10 @@ from aiogram import BaseMiddleware
 from aiogram.fsm.context import FSMContext
 from aiogram.types import TelegramObject, Update, User
 
+from bot import replies
 from bot.i18n import Catalog
 from bot.ratelimit import SlidingWindow
-from storage import inbox, reporters
+from storage import inbox, outbox, reporters
 from storage.db import Database, current_session
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -30,13 +31,33 @@ class DbSessionMiddleware(BaseMiddleware):
     The update is marked handled *first*: if it already was (a redelivery, or another instance took it after
     this one's lease ran out), nothing runs and the caller is told so; otherwise the mark and the effects
     commit together or not at all. On PostgreSQL the mark also locks the inbox row, so a second instance
-    handling the same update waits for the first and then skips it."""
+    handling the same update waits for the first and then skips it.
 
-    def __init__(self, db: Database, on_commit: Callable[[], None] | None = None) -> None:
-        self.db = db
-        self.on_commit = on_commit  # wakes the delivery worker: the commit may have queued messages
+    What the handlers say to the user is held until the commit and sent after it, with the database
+    connection already released (`bot.replies`): nobody waits for Telegram's round trip but the user it
+    answers, and nothing is announced that the commit did not keep."""
+
+    def __init__(self, db: Database, on_commit: Callable[[], None] | None = None, *, instance: str) -> None:
+        self.db, self.instance = db, instance
+        self.on_commit = on_commit  # wakes the delivery worker when the commit queued messages
+        self.ledger = replies.Ledger(db, wake=on_commit)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        held = replies.Replies(event.update_id if isinstance(event, Update) else 0, self.instance)
+        replies.attach(data["bot"])
+        token = replies.current.set(held)
+        try:
+            result = await self._in_transaction(handler, event, data, held)
+        except BaseException:
+            held.discard()
+            raise
+        finally:
+            replies.current.reset(token)
+        await held.send(self.ledger)
+        return result
+
+    async def _in_transaction(self, handler: Handler, event: TelegramObject, data: dict[str, Any],
+                              held: replies.Replies) -> Any:
         async with self.db.sessions() as session:
             token = current_session.set(session)
             try:
@@ -46,8 +67,9 @@ class DbSessionMiddleware(BaseMiddleware):
                     return inbox.ALREADY_HANDLED
                 data["session"] = session
                 result = await handler(event, data)
+                await held.record(session)
                 await session.commit()
-                if self.on_commit is not None:
+                if self.on_commit is not None and outbox.was_enqueued(session):
                     self.on_commit()
                 return result
             except BaseException:

@@ -99,22 +99,23 @@ async def test_confirm_twice_and_redelivered_makes_one_case(fake, db, bot_proces
     assert len(await cases_in(db)) == 1
 
 
-async def test_an_answer_fetched_right_before_a_sigkill_is_handled_once_after_restart(
+async def test_a_reply_cut_off_by_a_sigkill_is_sent_once_after_restart(
         fake, db, db_url, bot_process, catalog, tmp_path):
-    """getUpdates handed the reporter's tap to the bot, which stored it and was killed before it could
-    answer: after the restart the tap is handled (the next question comes), and only once."""
-    from storage.models import InboxUpdate
+    """The bot handled the reporter's tap and committed it, and was killed while its answer hung on the way
+    to Telegram: after the restart the answer (the next question) arrives, once, and the tap is not handled
+    a second time."""
+    from storage.models import InboxUpdate, OutboxMessage
 
     tree = await make_tree(db)
     user = await onboard(fake, 9101, tree["ns"].public_token)
     await user.send("📝 Báo cáo sự cố")
     role_prompt = await next_prompt(user)
-    fake.slow(30)  # the bot's reply hangs: the tap is in hand, not yet handled
+    fake.slow(30)  # the bot's replies hang
     await user.press(role_prompt, labeller(catalog)("role", "parent"))
     async with asyncio.timeout(20):
         while True:
-            tap = await _pending_tap(db, db_url)
-            if tap is not None:
+            held = await _unsent_replies(db)
+            if held is not None:
                 break
             await asyncio.sleep(0.05)
     await bot_process.kill()
@@ -128,27 +129,20 @@ async def test_an_answer_fetched_right_before_a_sigkill_is_handled_once_after_re
         await user.assert_no_message(within=1.5)
     finally:
         assert await restarted.stop() == 0
-    async with db.session() as session:
-        rows = list(await session.scalars(select(InboxUpdate).where(InboxUpdate.update_id == tap)))
-    assert [row.status for row in rows] == ["done"]
     assert type_prompt.buttons
+    async with db.session() as session:
+        taps = [row for row in await session.scalars(select(InboxUpdate)) if "callback_query" in row.payload]
+        row = await session.get(OutboxMessage, held)
+    assert {tap.status for tap in taps} == {"done"}
+    assert row is not None and row.status == "sent"
 
 
-async def _pending_tap(db, db_url: str) -> int | None:  # type: ignore[no-untyped-def]
-    """The update id of a stored, unhandled button tap. Read without taking a write lock: on SQLite the bot's
-    transaction is open while its reply hangs."""
-    if db.dialect == "sqlite":
-        import json
-        import sqlite3
-
-        connection = sqlite3.connect(f"file:{db_url.split(':///', 1)[1]}?mode=ro", uri=True)
-        try:
-            rows = connection.execute("SELECT update_id, payload FROM inbox_updates WHERE status = 'pending'")
-            return next((uid for uid, payload in rows if "callback_query" in json.loads(payload)), None)
-        finally:
-            connection.close()
-    from storage.models import InboxUpdate
+async def _unsent_replies(db) -> int | None:  # type: ignore[no-untyped-def]
+    """The outbox id of a reply kept for the worker while the bot is still sending it."""
+    from storage.models import OutboxMessage
 
     async with db.session() as session:
-        rows = await session.scalars(select(InboxUpdate).where(InboxUpdate.status == "pending"))
-        return next((row.update_id for row in rows if "callback_query" in row.payload), None)
+        rows = await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "replies",
+                                                                 OutboxMessage.status == "pending"))
+        return next((row.id for row in rows  # the tap's, not the previous update's (settled any moment)
+                     if any(call["method"] == "AnswerCallbackQuery" for call in row.payload["calls"])), None)

@@ -84,25 +84,30 @@ async def test_an_update_already_handled_is_not_answered_again(harness, db):
 
 
 async def test_an_update_is_handled_in_one_transaction(harness, db):
-    """Conversation state, the handlers' work and the inbox mark commit together, in one transaction (bench
-    B1 counted four per update before: a separate "already handled?" read, and the state read by aiogram's
-    FSM middleware before the update's session existed)."""
+    """Conversation state, the handlers' work, the inbox mark and the reply's safety copy commit together, in
+    one transaction (bench B1 counted four per update before: a separate "already handled?" read, and the
+    state read by aiogram's FSM middleware before the update's session existed). Once the reply is sent its
+    copy is deleted in a transaction of its own, shared by all the replies sent meanwhile."""
     from sqlalchemy import event
+
+    from bot import replies
 
     parent = harness.user()
     await harness.send(parent, "/start")  # a first update: the reporter and the conversation now exist
+    await replies.settle()
     update = harness.message_update(parent, "/help")
     async with db.session() as session:
         await inbox.store(session, [update.model_dump(mode="json", exclude_none=True, by_alias=True)])
-    begins: list[object] = []
-    listener = lambda connection: begins.append(connection)  # noqa: E731
+    begins: list[str] = []
+    listener = lambda connection: begins.append("handled" if replies.current.get() else "settled")  # noqa: E731
     event.listen(db.engine.sync_engine, "begin", listener)
     try:
         await harness.processor.handle(update)
+        await replies.settle()
     finally:
         event.remove(db.engine.sync_engine, "begin", listener)
     assert "Hướng dẫn sử dụng" in harness.texts(harness.requests)[-1]
-    assert len(begins) == 1
+    assert begins == ["handled", "settled"]
 
 
 async def test_updates_are_stored_as_telegram_sent_them():

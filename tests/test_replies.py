@@ -1,0 +1,193 @@
+"""Replies go out after the commit (`bot.replies`): nobody waits for another user's round trip to Telegram,
+nothing is said that the commit did not keep, and a reply Telegram keeps refusing is delivered later."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiogram import Bot, Dispatcher, Router
+from aiogram.client.default import DefaultBotProperties
+from aiogram.enums import ParseMode
+from aiogram.methods import SendMessage, TelegramMethod
+from aiogram.types import Message
+from sqlalchemy import select
+
+from bot import replies
+from bot.delivery import DeliveryWorker
+from bot.runtime import UpdateProcessor
+from bot.telegram_sender import TelegramSender
+from handlers.middlewares import DbSessionMiddleware
+from storage import inbox, outbox
+from storage.db import Database
+from storage.models import OutboxMessage, utcnow
+from tests.fakebot import FakeTelegram
+from tests.harness import Harness
+from tests.test_delivery import FAST
+
+HELP = "Hướng dẫn sử dụng"
+
+
+def on_send(harness: Harness, monkeypatch: pytest.MonkeyPatch,
+            before: Callable[[TelegramMethod[Any]], Awaitable[None]]) -> None:
+    """Run `before(method)` as each call reaches the (mocked) network."""
+    session = harness.bot.session
+    make_request = session.make_request
+
+    async def slowed(bot: Bot, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
+        await before(method)
+        return await make_request(bot, method, timeout)
+
+    monkeypatch.setattr(session, "make_request", slowed)
+
+
+async def leftover_replies(db: Database) -> list[OutboxMessage]:
+    await replies.settle()
+    async with db.session() as session:
+        return list(await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == replies.KIND)))
+
+
+async def test_a_reply_leaves_after_its_update_is_committed(harness: Harness, db: Database,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the answer reaches Telegram, the update is already handled in the database, and the database is
+    free (on SQLite, a second session gets the only connection at once)."""
+    parent = harness.user()
+    seen: list[str | None] = []
+
+    async def check(method: TelegramMethod[Any]) -> None:
+        if isinstance(method, SendMessage):
+            async with asyncio.timeout(2), db.session() as session:
+                seen.append(await inbox.status_of(session, update.update_id))
+
+    on_send(harness, monkeypatch, check)
+    update = harness.message_update(parent, "/help")
+    await harness.feed(update)
+
+    assert HELP in harness.texts(harness.requests)[-1]
+    assert seen and set(seen) == {inbox.DONE}
+    assert await leftover_replies(db) == []
+
+
+async def test_one_users_slow_answer_does_not_hold_up_the_others(harness: Harness,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Telegram takes its time answering for one chat; another parent is answered meanwhile."""
+    slow, quick = harness.user(2001), harness.user(2002)
+    reached, release = asyncio.Event(), asyncio.Event()
+
+    async def hold_slow_chat(method: TelegramMethod[Any]) -> None:
+        if getattr(method, "chat_id", None) == slow.id:
+            reached.set()
+            await release.wait()
+
+    on_send(harness, monkeypatch, hold_slow_chat)
+    first = asyncio.create_task(harness.send(slow, "/help"))
+    async with asyncio.timeout(5):
+        await reached.wait()
+        answered = await harness.send(quick, "/help")
+    assert not first.done()
+    assert [m.chat_id for m in answered if isinstance(m, SendMessage)] == [quick.id]
+    release.set()
+    assert HELP in harness.texts(await first)[-1]
+
+
+def failing_dispatcher(db: Database, failures: int) -> Dispatcher:
+    """Our session middleware around one handler that answers, then fails `failures` times."""
+    dp = Dispatcher(disable_fsm=True)
+    dp.update.outer_middleware(DbSessionMiddleware(db, instance="test"))
+    router = Router()
+    calls = {"n": 0}
+
+    @router.message()
+    async def answer_then_fail(message: Message) -> None:
+        calls["n"] += 1
+        await message.answer(f"lần {calls['n']}")
+        if calls["n"] <= failures:
+            raise RuntimeError("the handler failed after answering")
+
+    dp.include_router(router)
+    return dp
+
+
+async def test_a_rolled_back_update_says_nothing_and_its_retry_answers_once(
+        harness: Harness, db: Database, fast_retries: None) -> None:
+    processor = UpdateProcessor(failing_dispatcher(db, failures=1), harness.bot, db)
+    update = harness.message_update(harness.user(), "xin chào")
+    async with db.session() as session:
+        await inbox.store(session, [update.model_dump(mode="json", exclude_none=True, by_alias=True)])
+
+    await processor.handle(update)
+
+    assert harness.texts(harness.requests) == ["lần 2"]
+    assert await leftover_replies(db) == []
+
+
+async def fake_dispatch(harness: Harness, bot: Bot, fake: FakeTelegram, user_id: int, text: str) -> int:
+    """`text` from a started user of the fake Bot API, handled by the real dispatcher talking to it."""
+    fake.user(user_id, started=True)
+    processor = UpdateProcessor(harness.dp, bot, harness.db)
+    update = harness.message_update(harness.user(user_id), text)
+    async with harness.db.session() as session:
+        await inbox.store(session, [update.model_dump(mode="json", exclude_none=True, by_alias=True)])
+    await processor.handle(update)
+    return update.update_id
+
+
+async def test_an_answer_telegram_keeps_failing_is_delivered_by_the_worker_once(
+        harness: Harness, db: Database, bot: Bot, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(replies, "BACKOFF", 0.01)
+    fake.fail_next("sendMessage", n=replies.ATTEMPTS, status=502)
+    handling = fake.create_bot(default=DefaultBotProperties(parse_mode=ParseMode.HTML))  # as production's
+
+    await fake_dispatch(harness, handling, fake, 3001, "/help")
+    await handling.session.close()
+
+    assert fake.user(3001).messages == []
+    [row] = await leftover_replies(db)
+    assert row.status == outbox.PENDING and row.due_at < utcnow() + replies.GRACE / 10  # now, not after the grace
+    assert await DeliveryWorker(db, TelegramSender(bot), **FAST).drain(timeout=10)
+    [message] = fake.user(3001).messages
+    assert HELP in message.text and "<b>" not in message.text  # HTML, as the handling bot's default said
+    assert (await leftover_replies(db))[0].status == outbox.SENT
+
+
+async def test_a_passing_fault_is_ridden_out_without_the_worker(
+        harness: Harness, db: Database, bot: Bot, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(replies, "BACKOFF", 0.01)
+    fake.fail_next("sendMessage", n=replies.ATTEMPTS - 1, status=500)
+
+    await fake_dispatch(harness, bot, fake, 3002, "/help")
+
+    [message] = fake.user(3002).messages
+    assert HELP in message.text
+    assert await leftover_replies(db) == []
+
+
+async def test_a_user_who_blocked_the_bot_is_not_pursued(
+        harness: Harness, db: Database, bot: Bot, fake: FakeTelegram) -> None:
+    fake.user(3003, started=True)
+    fake.block(3003)
+
+    update_id = await fake_dispatch(harness, bot, fake, 3003, "/help")
+
+    assert len(fake.calls_to("sendMessage")) == 1
+    assert await leftover_replies(db) == []
+    async with db.session() as session:
+        assert await inbox.status_of(session, update_id) == inbox.DONE
+
+
+async def test_a_restarted_instance_takes_back_only_its_own_unsent_replies(db: Database) -> None:
+    later = utcnow() + replies.GRACE
+    async with db.session() as session:
+        for instance in ("host:polling", "host:webhook-8080"):
+            await outbox.enqueue(session, key=f"{replies.key_prefix(instance)}7:abc", chat_id=1, kind=replies.KIND,
+                                 payload={"calls": []}, due_at=later, wake=False)
+    now = utcnow()
+    async with db.session() as session:
+        taken = await outbox.due_now(session, kind=replies.KIND, key_prefix=replies.key_prefix("host:polling"),
+                                     now=now)
+    assert taken == 1
+    async with db.session() as session:
+        due = {row.key.split(":")[2]: row.due_at for row in await session.scalars(select(OutboxMessage))}
+    assert due["polling"] <= now < due["webhook-8080"]
