@@ -45,6 +45,7 @@ MAX_ERROR = 2000
 # Kinds whose payload may carry the `thread_id` of a forum topic created for the case.
 THREADED_KINDS = ("message", "card", "status", "relay", "reminder", "notice", "media")
 SESSION_FLAG = "outbox.enqueued"
+REPLIES = "replies"  # a handler's calls, sent by its own process unless it dies first (`bot.replies`)
 
 
 @dataclass(frozen=True)
@@ -302,11 +303,14 @@ async def set_thread(session: AsyncSession, case_id: int, chat_id: int, thread_i
     return changed
 
 
-async def backlog(session: AsyncSession) -> tuple[int, datetime | None]:
-    """How many notifications wait to be delivered (pending, sending, uncertain), and the oldest's age."""
+async def backlog(session: AsyncSession, *, own_kind: str = REPLIES) -> tuple[int, datetime | None]:
+    """How many notifications wait to be delivered (pending, sending, uncertain), and the oldest's age. Rows of
+    `own_kind` not due yet are not counted: the process that wrote them is sending them itself (`bot.replies`)."""
+    in_flight = and_(OutboxMessage.kind == own_kind, OutboxMessage.due_at > utcnow())
     count, oldest = (
         await session.execute(
-            select(func.count(), func.min(OutboxMessage.created_at)).where(_status_in(OutboxMessage.status, ACTIVE))
+            select(func.count(), func.min(OutboxMessage.created_at))
+            .where(_status_in(OutboxMessage.status, ACTIVE), ~in_flight)
         )
     ).one()
     return int(count or 0), oldest

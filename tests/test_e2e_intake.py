@@ -4,6 +4,7 @@ double nothing."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 from sqlalchemy import select
 
@@ -144,5 +145,5 @@ async def _unsent_replies(db) -> int | None:  # type: ignore[no-untyped-def]
     async with db.session() as session:
         rows = await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "replies",
                                                                  OutboxMessage.status == "pending"))
-        return next((row.id for row in rows  # the tap's, not the previous update's (settled any moment)
-                     if any(call["method"] == "AnswerCallbackQuery" for call in row.payload["calls"])), None)
+        return next((row.id for row in rows  # the tap's (it asks for the incident type), not an earlier one's
+                     if "lừa đảo" in json.dumps(row.payload, ensure_ascii=False).lower()), None)

@@ -11,7 +11,7 @@ import pytest
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
-from aiogram.methods import SendMessage, TelegramMethod
+from aiogram.methods import DeleteMessage, SendMessage, TelegramMethod
 from aiogram.types import Message
 from sqlalchemy import select
 
@@ -191,3 +191,44 @@ async def test_a_restarted_instance_takes_back_only_its_own_unsent_replies(db: D
     async with db.session() as session:
         due = {row.key.split(":")[2]: row.due_at for row in await session.scalars(select(OutboxMessage))}
     assert due["polling"] <= now < due["webhook-8080"]
+
+
+async def held_replies(db: Database, bot: Bot, *calls: TelegramMethod[Any]) -> replies.Replies:
+    """`calls` held for an update and recorded with its commit, as the session middleware does."""
+    held = replies.Replies(update_id=77, instance="test")
+    for call in calls:
+        assert held.hold(bot, call)
+    async with db.session() as session:
+        await held.record(session)
+    return held
+
+
+async def test_only_the_calls_telegram_refused_are_left_to_the_worker(
+        db: Database, bot: Bot, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(replies, "BACKOFF", 0.01)
+    fake.user(3004, started=True)
+    held = await held_replies(db, bot, DeleteMessage(chat_id=3004, message_id=1),
+                              SendMessage(chat_id=3004, text="Câu hỏi tiếp theo"))
+    fake.fail_next("sendMessage", n=replies.ATTEMPTS, status=500)
+
+    await held.send(replies.Ledger(db))
+    assert await DeliveryWorker(db, TelegramSender(bot), **FAST).drain(timeout=10)
+
+    assert [m.text for m in fake.user(3004).messages] == ["Câu hỏi tiếp theo"]
+    assert len(fake.calls_to("deleteMessage")) == 1  # made once, by the handler's process; not again
+
+
+async def test_the_worker_resumes_a_replies_row_at_the_call_that_failed(
+        db: Database, bot: Bot, fake: FakeTelegram) -> None:
+    """A process died before sending; the worker's first try is cut short after the first call."""
+    fake.user(3005, started=True)
+    await held_replies(db, bot, DeleteMessage(chat_id=3005, message_id=1), SendMessage(chat_id=3005, text="Một"),
+                       SendMessage(chat_id=3005, text="Hai"))
+    async with db.session() as session:
+        assert await outbox.due_now(session, kind=replies.KIND, key_prefix=replies.key_prefix("test"), now=utcnow())
+    fake.fail_next("sendMessage", n=1, status=502)
+
+    assert await DeliveryWorker(db, TelegramSender(bot), **FAST).drain(timeout=10)
+
+    assert [m.text for m in fake.user(3005).messages] == ["Một", "Hai"]
+    assert len(fake.calls_to("deleteMessage")) == 1
