@@ -32,6 +32,7 @@ from aiogram.enums import ParseMode
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, Update
 
+from bot import replies
 from bot.app import ALLOWED_UPDATES, make_dispatcher, settle_memory
 from bot.i18n import Catalog
 from bot.runtime import InboxPoller, UpdateProcessor
@@ -159,6 +160,7 @@ class IntakeBot:
         if self._task is not None:
             await self._task
         await self.processor.wait_idle()
+        await replies.settle()  # as `App` does before closing the database
         await self.db.dispose()
 
 

@@ -2,8 +2,8 @@
 
 A handler's answers to the user (a message, an edit, the answer to a button press) used to be sent while
 its update's transaction was open. On SQLite that transaction holds the database's only connection, so
-every other update waited out Telegram's round trip: with 50 ms per Bot API call, 200 reporters got 6
-updates/s and a median wait of 21 s (bench B1, before this module). A reply could also announce what the
+every other update waited out Telegram's round trip: with 50 ms per Bot API call, 200 reporters got 5.6
+updates/s and a median wait of 28 s (bench B1, before this module). A reply could also announce what the
 commit then failed to keep.
 
 Now, while an update is handled, `HoldReplies` (a Bot-session middleware) keeps the calls that only tell
@@ -75,11 +75,15 @@ GRACE = timedelta(seconds=60)
 """How long the worker leaves a replies row to the process that handled the update."""
 TRANSIENT = (TelegramServerError, TelegramNetworkError, TelegramRetryAfter, TimeoutError)
 SETTLE_EVERY = 0.25
-"""Seconds between the ledger's transactions: with one per reply, B1's paced run spent 19% more CPU per
-update than before replies were kept, and its p99 rose by half; batched, the extra cost is the row's insert."""
+"""Seconds between the ledger's transactions: with one per reply, B1's paced run spent 19% more CPU per update
+than before replies were kept; batched, 9% (the row's insert)."""
 ATTEMPTS = 3
 BACKOFF = 0.5  # seconds before the second try, doubled before the next
 MAX_LOCAL_WAIT = 2.0  # a longer flood wait is left to the worker, which pauses for it as a whole
+CALL_TIMEOUT = 10  # seconds one call may take on the handling process's side before it counts as failed
+BUDGET = 20.0
+"""Seconds the handling process spends on an update's replies before leaving the rest to the worker; with
+`CALL_TIMEOUT` it is done well within `GRACE`, so the worker never sends what the process is still sending."""
 
 
 class Interrupted(Exception):
@@ -121,14 +125,20 @@ def decode(call: dict[str, Any]) -> TelegramMethod[Any]:
     return METHODS[call["method"]].model_validate(call["params"])
 
 
-async def send_calls(bot: Bot, calls: Sequence[TelegramMethod[Any]], *, start: int = 0, attempts: int = 1) -> None:
+async def send_calls(bot: Bot, calls: Sequence[TelegramMethod[Any]], *, start: int = 0, attempts: int = 1,
+                     call_timeout: int | None = None, budget: float | None = None) -> None:
     """Make `calls[start:]` in order. Raises `Interrupted` (from the last error) when one failed `attempts`
-    times for a transient reason, and Telegram's refusal of a message or of the chat (403)."""
+    times for a transient reason or `budget` seconds have passed, and Telegram's refusal of a message or of
+    the chat (403)."""
+    loop = asyncio.get_running_loop()
+    deadline = None if budget is None else loop.time() + budget
     for index in range(start, len(calls)):
         method = calls[index]
         for attempt in range(1, attempts + 1):
+            if deadline is not None and loop.time() > deadline:
+                raise Interrupted(index, 0.0)
             try:
-                await bot(method)
+                await bot(method, request_timeout=call_timeout)
                 break
             except TelegramBadRequest as exc:
                 if isinstance(method, MESSAGES):
@@ -239,10 +249,10 @@ class Replies:
             return
         bot, calls = held[0][0], [method for _, method in held]
         try:
-            await send_calls(bot, calls, attempts=ATTEMPTS)
+            await send_calls(bot, calls, attempts=ATTEMPTS, call_timeout=CALL_TIMEOUT, budget=BUDGET)
         except Interrupted as stop:
             log.warning("replies %s: Telegram failed (%r); %d call(s) left to the delivery worker",
-                        self.key, stop.__cause__, len(calls) - stop.index)
+                        self.key, stop.__cause__ or "too slow", len(calls) - stop.index)
             if self.recorded:
                 await ledger.hand_over(self.key, bot, calls[stop.index:], stop.delay)
             return

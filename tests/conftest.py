@@ -11,6 +11,7 @@ import pytest
 from aiogram import Bot
 from sqlalchemy.engine import make_url
 
+from bot import replies
 from bot.i18n import load_catalog
 from bot.settings import Settings
 from storage.db import Database
@@ -76,6 +77,7 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 async def db(db_url: str) -> AsyncIterator[Database]:
     database = Database(db_url)
     yield database
+    await replies.settle()  # replies sent by the test's updates are settled before the database goes
     await database.dispose()
 
 

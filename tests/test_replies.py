@@ -232,3 +232,19 @@ async def test_the_worker_resumes_a_replies_row_at_the_call_that_failed(
 
     assert [m.text for m in fake.user(3005).messages] == ["Một", "Hai"]
     assert len(fake.calls_to("deleteMessage")) == 1
+
+
+async def test_a_slow_telegram_leaves_the_rest_to_the_worker_within_the_budget(
+        db: Database, bot: Bot, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The handling process stops well within the worker's grace, so the two never send the same call."""
+    monkeypatch.setattr(replies, "BUDGET", 0.1)
+    fake.user(3006, started=True)
+    held = await held_replies(db, bot, SendMessage(chat_id=3006, text="Một"), SendMessage(chat_id=3006, text="Hai"))
+    fake.slow(0.3)
+
+    await held.send(replies.Ledger(db))
+    fake.slow(0)
+
+    assert [m.text for m in fake.user(3006).messages] == ["Một"]
+    assert await DeliveryWorker(db, TelegramSender(bot), **FAST).drain(timeout=10)
+    assert [m.text for m in fake.user(3006).messages] == ["Một", "Hai"]
