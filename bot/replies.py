@@ -11,12 +11,13 @@ the user something; calls whose answer a handler needs (getFile, getChatMemberâ€
 held call returns None, so handlers must not use what these calls return. Just before the commit the held
 calls are written, in the same transaction, as one outbox row of kind "replies" that the delivery worker
 will only take after `GRACE`. After the commit the update's middleware sends them itself, in order, with
-the connection already back in the pool, and the `Ledger` deletes the row (batched: one small transaction
-for all the updates answered meanwhile). So:
+the connection already back in the pool, and the `Ledger` deletes the row (one small transaction, shared
+by the replies sent while it runs). So:
 - rolled back: nothing is said (the update is retried, or the error handler apologises);
-- the process dies before sending, or before the row is deleted: the worker sends the row when the
-  instance restarts (its `InboxKeeper` takes the row back), or another instance's worker after `GRACE`
-  (at least once, as before: a reply sent in the last instant before a crash may come twice);
+- the process dies before sending, or before the row is deleted: when the instance restarts, its
+  `InboxKeeper` sends each chat's last reply again before handling any update (`resend_leftovers`; the
+  older ones were sent before that chat's next update began), or another instance's worker sends the rows
+  after `GRACE` (at least once, as before: the last reply before a crash may come twice);
 - Telegram keeps failing (5xx, network, a long 429): the row goes back to the worker at once, holding the
   calls not yet made, and is delivered when Telegram is back.
 A refused edit or button answer does not stop the next message; a user who blocked the bot gets nothing.
@@ -74,9 +75,11 @@ PROCESS = secrets.token_hex(4)  # in keys: update ids may start again (a new bot
 GRACE = timedelta(seconds=60)
 """How long the worker leaves a replies row to the process that handled the update."""
 TRANSIENT = (TelegramServerError, TelegramNetworkError, TelegramRetryAfter, TimeoutError)
-SETTLE_EVERY = 0.25
-"""Seconds between the ledger's transactions: with one per reply, B1's paced run spent 19% more CPU per update
-than before replies were kept; batched, 9% (the row's insert)."""
+SETTLE_EVERY = 0.0
+"""Seconds the ledger waits before deleting sent rows (the ones sent meanwhile share its transaction). Until
+a row is deleted, a crash makes the restarted instance send that chat's last reply again. 0.25 s cut B1's
+extra CPU per paced update from +19% to +9%, but the SIGKILL e2e test then caught the repeated question
+after a restart; now the window is one short transaction, as it was between a reply and its commit before."""
 ATTEMPTS = 3
 BACKOFF = 0.5  # seconds before the second try, doubled before the next
 MAX_LOCAL_WAIT = 2.0  # a longer flood wait is left to the worker, which pauses for it as a whole
@@ -171,7 +174,7 @@ class Ledger:
     async def _forget_sent(self) -> None:
         failures = 0
         while self._sent:
-            await asyncio.sleep(SETTLE_EVERY)  # gather the replies sent meanwhile into this transaction
+            await asyncio.sleep(SETTLE_EVERY)  # at 0, a turn of the loop: replies sent meanwhile join in
             keys, self._sent = self._sent, []
             try:
                 async with self.db.session() as session:
@@ -184,12 +187,13 @@ class Ledger:
                 self._sent[:0] = keys
                 await asyncio.sleep(0.2 * failures)
 
-    async def hand_over(self, key: str, bot: Bot, calls: Sequence[TelegramMethod[Any]], delay: float) -> None:
+    async def hand_over(self, key: str, bot: Bot, calls: Sequence[TelegramMethod[Any]], delay: float, *,
+                        payload: dict[str, Any] | None = None) -> None:
         """Telegram kept failing: the calls not made yet become the worker's, due after `delay`."""
         try:
             async with self.db.session() as session:
-                await outbox.reschedule(session, key, payload={"calls": [encode(c, bot) for c in calls]},
-                                        due_at=utcnow() + timedelta(seconds=delay))
+                payload = {**(payload or {"calls": [encode(c, bot) for c in calls]}), "handed_over": True}
+                await outbox.reschedule(session, key, payload=payload, due_at=utcnow() + timedelta(seconds=delay))
         except Exception as exc:
             log.warning("could not hand replies %s to the worker (%r); it takes them after %s", key, exc, GRACE)
             return
@@ -209,6 +213,47 @@ async def settle() -> None:
     """Wait until every sent reply is settled (graceful shutdown, tests)."""
     while _tasks:
         await asyncio.gather(*list(_tasks), return_exceptions=True)
+
+
+async def resend_leftovers(db: Database, bot: Bot, instance: str) -> tuple[int, int]:
+    """At start-up, before any update is handled: what the previous process of `instance` committed but may
+    not have sent. Of each chat the last reply is sent again, here and now, so that it comes before the
+    answers to anything the person does next (the worker would race them); older ones are dropped
+    (`outbox.take_back`). Returns (chats answered again, rows dropped)."""
+    async with db.session() as session:
+        rows, dropped = await outbox.take_back(session, kind=KIND, key_prefix=key_prefix(instance))
+    ledger, gate = Ledger(db), asyncio.Semaphore(16)
+
+    async def again(row: Any) -> None:
+        async with gate:
+            try:
+                calls = [decode(call) for call in row.payload["calls"]]
+            except (KeyError, TypeError, ValueError) as exc:  # unreadable: the worker records the refusal
+                log.warning("replies row %s is unreadable (%r); left to the delivery worker", row.id, exc)
+                await ledger.hand_over(row.key, bot, [], 0.0, payload=row.payload)
+                return
+            await _send_and_settle(bot, calls, row.key, ledger, recorded=True)
+
+    await asyncio.gather(*(again(row) for row in rows))
+    await settle()
+    return len(rows), dropped
+
+
+async def _send_and_settle(bot: Bot, calls: list[TelegramMethod[Any]], key: str, ledger: Ledger, *,
+                           recorded: bool) -> None:
+    """Send `calls`; then the row under `key` is deleted, or handed to the worker with what was not sent."""
+    try:
+        await send_calls(bot, calls, attempts=ATTEMPTS, call_timeout=CALL_TIMEOUT, budget=BUDGET)
+    except Interrupted as stop:
+        log.warning("replies %s: Telegram failed (%r); %d call(s) left to the delivery worker",
+                    key, stop.__cause__ or "too slow", len(calls) - stop.index)
+        if recorded:
+            await ledger.hand_over(key, bot, calls[stop.index:], stop.delay)
+        return
+    except TelegramAPIError as exc:
+        log.info("replies %s refused: %s", key, exc.message)
+    if recorded:
+        ledger.sent(key)
 
 
 class Replies:
@@ -248,18 +293,7 @@ class Replies:
         if not held:
             return
         bot, calls = held[0][0], [method for _, method in held]
-        try:
-            await send_calls(bot, calls, attempts=ATTEMPTS, call_timeout=CALL_TIMEOUT, budget=BUDGET)
-        except Interrupted as stop:
-            log.warning("replies %s: Telegram failed (%r); %d call(s) left to the delivery worker",
-                        self.key, stop.__cause__ or "too slow", len(calls) - stop.index)
-            if self.recorded:
-                await ledger.hand_over(self.key, bot, calls[stop.index:], stop.delay)
-            return
-        except TelegramAPIError as exc:
-            log.info("replies %s refused: %s", self.key, exc.message)
-        if self.recorded:
-            ledger.sent(self.key)
+        await _send_and_settle(bot, calls, self.key, ledger, recorded=self.recorded)
 
 
 current: ContextVar[Replies | None] = ContextVar("current_replies", default=None)

@@ -36,7 +36,7 @@ from aiogram.utils.backoff import Backoff, BackoffConfig
 
 from bot import raw_updates, replies
 from bot.health import Outages, describe
-from storage import inbox, outbox
+from storage import inbox
 from storage.db import Database
 from storage.models import utcnow
 
@@ -182,6 +182,8 @@ class InboxKeeper:
         first call, start-up, also those leased to this instance's name: its previous process is gone)."""
         submitted = 0
         after: int | None = None
+        if self._first:
+            await self._take_back_replies()
         while True:
             updates, broken = [], []
             async with self.db.session() as session:
@@ -203,18 +205,15 @@ class InboxKeeper:
             after = rows[-1].update_id
         if submitted:
             log.info("resuming %d update(s) left pending by a previous run or a stopped instance", submitted)
-        if self._first:
-            await self._take_back_replies()
         self._first = False
         return submitted
 
     async def _take_back_replies(self) -> None:
-        """Replies the previous process committed but did not get to send go out now, not after their grace."""
-        async with self.db.session() as session:
-            taken = await outbox.due_now(session, kind=replies.KIND, key_prefix=replies.key_prefix(self.instance),
-                                         now=utcnow())
-        if taken:
-            log.info("sending %d update(s)' replies a previous run did not get to send", taken)
+        """Replies the previous process committed but may not have sent go out first (`bot.replies`)."""
+        again, dropped = await replies.resend_leftovers(self.db, self.bot, self.instance)
+        if again or dropped:
+            log.info("replies left by the previous run: %d chat(s) got their last one again, %d were sent already",
+                     again, dropped)
 
     async def renew(self) -> int:
         in_hand = sorted(self.processor.in_hand)

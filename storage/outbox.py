@@ -109,16 +109,25 @@ async def discard(session: AsyncSession, keys: Sequence[str], *, kind: str) -> i
     return result.rowcount or 0
 
 
-async def due_now(session: AsyncSession, *, kind: str, key_prefix: str, now: datetime) -> int:
-    """Pending `kind` rows whose key starts with `key_prefix` become due at once (their writer is gone)."""
-    result = await session.execute(
-        update(OutboxMessage)
+async def take_back(session: AsyncSession, *, kind: str, key_prefix: str) -> tuple[list[OutboxMessage], int]:
+    """At a restart, the previous process's unsettled `kind` rows (keys starting with `key_prefix`).
+
+    A chat's updates are handled one after another, replies included, so of one chat's rows all but the
+    newest were sent before the process died (unless handed over to the worker, marked "handed_over"):
+    they are deleted, since sending them again would repeat old questions after newer ones. The newest of
+    each chat may or may not have been sent: they are returned, still pending, for the caller to send.
+    Returns (the newest rows, how many were deleted)."""
+    rows = list(await session.scalars(
+        select(OutboxMessage)
         .where(OutboxMessage.kind == kind, OutboxMessage.key.startswith(key_prefix, autoescape=True),
-               _status_in(OutboxMessage.status, (PENDING,)), OutboxMessage.due_at > now)
-        .values(due_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount or 0
+               _status_in(OutboxMessage.status, (PENDING,)))
+        .order_by(OutboxMessage.id)))
+    newest = {row.chat_id: row for row in rows}
+    sent = [row for row in rows if newest[row.chat_id] is not row and not (row.payload or {}).get("handed_over")]
+    for row in sent:
+        await session.delete(row)
+    await session.flush()
+    return list(newest.values()), len(sent)
 
 
 async def reschedule(session: AsyncSession, key: str, *, payload: dict[str, Any], due_at: datetime) -> int:

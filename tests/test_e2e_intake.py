@@ -135,7 +135,7 @@ async def test_a_reply_cut_off_by_a_sigkill_is_sent_once_after_restart(
         taps = [row for row in await session.scalars(select(InboxUpdate)) if "callback_query" in row.payload]
         row = await session.get(OutboxMessage, held)
     assert {tap.status for tap in taps} == {"done"}
-    assert row is not None and row.status == "sent"
+    assert row is None  # sent again by the restarted bot before anything else, then settled
 
 
 async def _unsent_replies(db) -> int | None:  # type: ignore[no-untyped-def]
