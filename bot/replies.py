@@ -187,13 +187,12 @@ class Ledger:
                 self._sent[:0] = keys
                 await asyncio.sleep(0.2 * failures)
 
-    async def hand_over(self, key: str, bot: Bot, calls: Sequence[TelegramMethod[Any]], delay: float, *,
-                        payload: dict[str, Any] | None = None) -> None:
-        """Telegram kept failing: the calls not made yet become the worker's, due after `delay`."""
+    async def hand_over(self, key: str, payload: dict[str, Any], delay: float) -> None:
+        """The row's calls not made yet (`payload`) become the worker's, due after `delay`."""
         try:
             async with self.db.session() as session:
-                payload = {**(payload or {"calls": [encode(c, bot) for c in calls]}), "handed_over": True}
-                await outbox.reschedule(session, key, payload=payload, due_at=utcnow() + timedelta(seconds=delay))
+                await outbox.reschedule(session, key, payload={**payload, "handed_over": True},
+                                        due_at=utcnow() + timedelta(seconds=delay))
         except Exception as exc:
             log.warning("could not hand replies %s to the worker (%r); it takes them after %s", key, exc, GRACE)
             return
@@ -230,7 +229,7 @@ async def resend_leftovers(db: Database, bot: Bot, instance: str) -> tuple[int, 
                 calls = [decode(call) for call in row.payload["calls"]]
             except (KeyError, TypeError, ValueError) as exc:  # unreadable: the worker records the refusal
                 log.warning("replies row %s is unreadable (%r); left to the delivery worker", row.id, exc)
-                await ledger.hand_over(row.key, bot, [], 0.0, payload=row.payload)
+                await ledger.hand_over(row.key, row.payload, 0.0)
                 return
             await _send_and_settle(bot, calls, row.key, ledger, recorded=True)
 
@@ -248,7 +247,7 @@ async def _send_and_settle(bot: Bot, calls: list[TelegramMethod[Any]], key: str,
         log.warning("replies %s: Telegram failed (%r); %d call(s) left to the delivery worker",
                     key, stop.__cause__ or "too slow", len(calls) - stop.index)
         if recorded:
-            await ledger.hand_over(key, bot, calls[stop.index:], stop.delay)
+            await ledger.hand_over(key, {"calls": [encode(c, bot) for c in calls[stop.index:]]}, stop.delay)
         return
     except TelegramAPIError as exc:
         log.info("replies %s refused: %s", key, exc.message)

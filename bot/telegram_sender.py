@@ -181,7 +181,7 @@ class TelegramSender:
     async def _replies(self, item: Any, payload: dict[str, Any]) -> None:
         """A handler's calls in order; a retry starts at the call that failed, not again from the first."""
         calls = [replies.decode(call) for call in payload.get("calls") or []]
-        key = f"{replies.KIND}:{getattr(item, 'key', None) or getattr(item, 'id', '')}"
+        key = str(getattr(item, "key", None) or getattr(item, "id", ""))
         try:
             await replies.send_calls(self.bot, calls, start=self._progress.pop(key, 0))
         except replies.Interrupted as stop:

@@ -123,11 +123,9 @@ async def take_back(session: AsyncSession, *, kind: str, key_prefix: str) -> tup
                _status_in(OutboxMessage.status, (PENDING,)))
         .order_by(OutboxMessage.id)))
     newest = {row.chat_id: row for row in rows}
-    sent = [row for row in rows if newest[row.chat_id] is not row and not (row.payload or {}).get("handed_over")]
-    for row in sent:
-        await session.delete(row)
-    await session.flush()
-    return list(newest.values()), len(sent)
+    sent = [row.key for row in rows if newest[row.chat_id] is not row and not (row.payload or {}).get("handed_over")]
+    dropped = await discard(session, sent, kind=kind) if sent else 0
+    return list(newest.values()), dropped
 
 
 async def reschedule(session: AsyncSession, key: str, *, payload: dict[str, Any], due_at: datetime) -> int:
