@@ -33,6 +33,7 @@ from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 from bot import replies
 from bot.casework import Casework
 from bot.delivery import DeliveryWorker
+from bot.evidence_copies import EvidenceCopier
 from bot.health import DATABASE, REDIS, Outages, ServiceUnavailable, describe, make_redis, ping_database, ping_redis
 from bot.housekeeping import expire_drafts
 from bot.i18n import Catalog, load_catalog
@@ -166,10 +167,11 @@ class App:
     metrics: Metrics = field(default_factory=Metrics)
     outages: Outages | None = None
     redis: Any | None = None
+    copier: EvidenceCopier | None = None  # EVIDENCE_DIR set
 
     @classmethod
     def build(cls, settings: Settings) -> App:
-        from bot.telegram_sender import TelegramSender
+        from bot.telegram_sender import TelegramSender, file_fetcher
 
         db = Database(settings.database_url)
         catalog = load_catalog(default=settings.default_locale)
@@ -189,14 +191,22 @@ class App:
         outages = Outages(probes)
         role = f"webhook-{parse_listen(settings.webhook_listen)[1]}" if settings.webhook_mode else "polling"
         instance = instance_id(role)
-        dp = make_dispatcher(db, catalog, settings, storage, casework=casework, on_commit=worker.wake,
+        copier = None if settings.evidence_dir is None else \
+            EvidenceCopier(db, file_fetcher(bot), settings.evidence_dir)
+
+        def queued() -> None:  # the commit queued messages: a case saved, or a status changed
+            worker.wake()
+            if copier is not None:
+                copier.wake()
+
+        dp = make_dispatcher(db, catalog, settings, storage, casework=casework, on_commit=queued,
                              events_isolation=isolation, instance=instance)
         processor = UpdateProcessor(dp, bot, db, outages=outages, metrics=metrics)
         keeper = InboxKeeper(bot, db, processor, instance=instance, lease=settings.inbox_lease_seconds,
                              outages=outages)
         poller = InboxPoller(bot, db, processor, timeout=settings.polling_timeout, allowed_updates=ALLOWED_UPDATES,
                              keeper=keeper, outages=outages)
-        return cls(settings, db, bot, dp, processor, poller, worker, keeper, metrics, outages, redis)
+        return cls(settings, db, bot, dp, processor, poller, worker, keeper, metrics, outages, redis, copier)
 
     @property
     def casework(self) -> Casework:
@@ -324,6 +334,8 @@ class App:
             chores = asyncio.create_task(self.housekeeping(), name="housekeeping")
             tasks.append(chores)
             delivery = asyncio.create_task(self.worker.run(), name="delivery")
+            if self.copier is not None:
+                tasks.append(asyncio.create_task(self.copier.run(), name="evidence-copies"))
             if self.keeper is not None:
                 tasks.append(asyncio.create_task(self.keeper.run(keeper_stop), name="inbox-keeper"))
             if endpoint is None:

@@ -27,8 +27,6 @@ class EvidenceItem:
     media_group_id: str | None = None
     text: str | None = None
     origin: str | None = None
-    sha256: str | None = None
-    local_path: str | None = None
 
 
 @dataclass
@@ -61,7 +59,9 @@ class Draft:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Draft:
         values = dict(data)
-        values["evidence"] = [EvidenceItem(**item) for item in values.get("evidence", [])]
+        fields = EvidenceItem.__dataclass_fields__  # drafts saved by older versions may carry other keys
+        values["evidence"] = [EvidenceItem(**{key: value for key, value in item.items() if key in fields})
+                              for item in values.get("evidence", [])]
         known = cls.__dataclass_fields__
         return cls(**{key: value for key, value in values.items() if key in known})
 

@@ -35,7 +35,11 @@ def case_code(unit_code: str, year: int, seq: int) -> str:
 
 
 async def submit(session: AsyncSession, draft: Draft, reporter_id: int, *, locale: str, now: datetime,
-                 tz: ZoneInfo, leak_threshold: int) -> Submitted:
+                 tz: ZoneInfo, leak_threshold: int, copy_files: bool = False) -> Submitted:
+    """The case for `draft`, created in the caller's transaction unless this draft already made one.
+
+    `copy_files` (EVIDENCE_DIR set) queues the evidence files for `bot.evidence_copies`, which downloads
+    them after this transaction commits."""
     existing = await cases.by_submission(session, draft.id)
     if existing is not None:
         return Submitted(existing, created=False)
@@ -60,7 +64,8 @@ async def submit(session: AsyncSession, draft: Draft, reporter_id: int, *, local
         money_lost=answers.get("amount") if answers.get("money_sent") == "yes" else None,
         created_at=now, updated_at=now,
     )
-    evidence = [Evidence(position=i, **asdict(item)) for i, item in enumerate(draft.evidence)]
+    evidence = [Evidence(position=i, **asdict(item), copy_due_at=now if copy_files and item.file_id else None)
+                for i, item in enumerate(draft.evidence)]
     indicators = [Indicator(kind=i.kind, value=i.value[:255], display=i.display[:255]) for i in found]
     created = CaseEvent(kind="created", public=True, at=now, actor_role="reporter",
                         data={"severity": case.severity, "evidence": len(evidence)})

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 
 from aiogram import Bot
@@ -49,6 +50,7 @@ from aiogram.types import (
 
 from bot import replies
 from bot.delivery import SendResult
+from bot.evidence_copies import Fetch, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -247,3 +249,16 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, asyncio.TimeoutError):
         return "TimeoutError: request timed out"
     return f"{type(exc).__name__}: {exc}"
+
+
+def file_fetcher(bot: Bot) -> Fetch:
+    """`bot.evidence_copies`' fetch: getFile, then the file itself. Telegram refusing the file (too big, an
+    unknown id) is final; anything else is worth another attempt."""
+
+    async def fetch(file_id: str, destination: Path) -> None:
+        try:
+            await bot.download(file_id, destination=destination)
+        except TelegramBadRequest as exc:
+            raise Unavailable(exc.message) from None
+
+    return fetch

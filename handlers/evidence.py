@@ -7,11 +7,9 @@ whole album once its updates stop arriving.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-from pathlib import Path
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 
@@ -89,7 +87,7 @@ def _items(message: Message) -> tuple[list[EvidenceItem], str | None]:
     return [], "evidence-unsupported"
 
 
-async def receive(message: Message, state: FSMContext, bot: Bot, i18n: Translator, settings: Settings) -> None:
+async def receive(message: Message, state: FSMContext, i18n: Translator, settings: Settings) -> None:
     draft = await ui.load(state)
     if draft is None:
         await state.clear()
@@ -107,11 +105,7 @@ async def receive(message: Message, state: FSMContext, bot: Bot, i18n: Translato
         await message.answer(i18n.t("evidence-full", max=str(settings.max_evidence)),
                              reply_markup=ui.evidence_keyboard(draft, i18n))
         return
-    items = items[:room]
-    if settings.evidence_dir is not None:
-        for item in items:
-            await _download(bot, item, settings.evidence_dir / draft.id)
-    draft.evidence += items
+    draft.evidence += items[:room]  # files are copied once the case exists (bot.evidence_copies), not here
     await ui.save(state, draft)
     if message.media_group_id:
         _reply_once_for_album(message, state, i18n, settings)
@@ -155,28 +149,6 @@ async def settle_albums() -> None:
     """Wait until every pending album reply has gone out (graceful shutdown, tests)."""
     while _pending_albums:
         await asyncio.gather(*list(_pending_albums.values()), return_exceptions=True)
-
-
-async def _download(bot: Bot, item: EvidenceItem, folder: Path) -> None:
-    """Keep a copy of the file with its SHA-256, for cases where the Telegram copy disappears."""
-    if item.file_id is None:
-        return
-    try:
-        await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
-        target = folder / f"{item.file_unique_id or item.file_id[-16:]}"
-        await bot.download(item.file_id, destination=target)
-        item.sha256 = await asyncio.to_thread(_sha256, target)
-        item.local_path = str(target)
-    except Exception as exc:  # the file id is still kept; a failed copy must not lose the report
-        log.warning("evidence download failed: %r", exc)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 async def evidence_button(query: CallbackQuery, callback_data: EvidenceCb, state: FSMContext,

@@ -94,7 +94,8 @@ async def _confirm(query: CallbackQuery, message: Message, draft: Draft, session
         return
     try:
         submitted = await reports.submit(session, draft, query.from_user.id, locale=locale, now=now, tz=settings.tz,
-                                         leak_threshold=settings.leak_threshold)
+                                         leak_threshold=settings.leak_threshold,
+                                         copy_files=settings.evidence_dir is not None)
     except reports.ReportError:
         await query.answer()
         await state.clear()

@@ -35,6 +35,17 @@ NAMING = {
 }
 
 
+# The conditions of the partial indexes; `storage.outbox` and `storage.evidence` write the same into their queries.
+EVIDENCE_COPY_DUE_SQL = "copy_due_at IS NOT NULL"
+OUTBOX_CLAIMABLE_SQL = "status IN ('pending', 'uncertain')"
+OUTBOX_ACTIVE_SQL = "status IN ('pending', 'sending', 'uncertain')"
+OUTBOX_SENDING_SQL = "status IN ('sending')"
+
+
+def _where(condition: str) -> dict[str, Any]:
+    return {"sqlite_where": text(condition), "postgresql_where": text(condition)}
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -222,9 +233,14 @@ class CaseCounter(Base):
 
 
 class Evidence(Base):
-    """A photo, file, video, forwarded message or link attached to a case (files kept by Telegram id)."""
+    """A photo, file, video, forwarded message or link attached to a case (files kept by Telegram id).
+
+    With EVIDENCE_DIR set, `bot.evidence_copies` downloads each file after the case is saved: `copy_due_at`
+    is when the next attempt may start (NULL once copied or given up), `copy_attempts` how many have begun.
+    """
 
     __tablename__ = "evidence"
+    __table_args__ = (Index("ix_evidence_copy_due_at", "copy_due_at", **_where(EVIDENCE_COPY_DUE_SQL)),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
@@ -240,6 +256,8 @@ class Evidence(Base):
     origin: Mapped[str | None] = mapped_column(String(255))
     sha256: Mapped[str | None] = mapped_column(String(64))
     local_path: Mapped[str | None] = mapped_column(String(512))
+    copy_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    copy_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Indicator(Base):
@@ -318,15 +336,6 @@ class CardMessage(Base):
     message_id: Mapped[int] = mapped_column(BigInteger)
     thread_id: Mapped[int | None] = mapped_column(BigInteger)
 
-
-# The conditions of the outbox's partial indexes; `storage.outbox` writes the same values into its queries.
-OUTBOX_CLAIMABLE_SQL = "status IN ('pending', 'uncertain')"
-OUTBOX_ACTIVE_SQL = "status IN ('pending', 'sending', 'uncertain')"
-OUTBOX_SENDING_SQL = "status IN ('sending')"
-
-
-def _where(condition: str) -> dict[str, Any]:
-    return {"sqlite_where": text(condition), "postgresql_where": text(condition)}
 
 
 class OutboxMessage(Base):

@@ -129,8 +129,8 @@ async def answer_prompt(user, prompt, answers: dict, labels) -> str:  # type: ig
         else:
             await user.send(str(value))
     elif step == "evidence":
-        for item in answers.get("evidence", []):
-            await user.send(item)
+        for item in answers.get("evidence", []):  # text, or the bytes of a photo
+            await (user.send_photo(data=item) if isinstance(item, bytes) else user.send(item))
             prompt = await user.wait_for_message(lambda m: "bằng chứng" in m.text and bool(m.buttons),
                                                  PROMPT_TIMEOUT)
         await user.press(prompt, "Xong" if answers.get("evidence") else "Không có bằng chứng")

@@ -4,13 +4,16 @@ double nothing."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import itertools
 import json
+from pathlib import Path
 
 from sqlalchemy import select
 
 from bot import export
 from bot.settings import Settings
-from storage.models import Indicator
+from storage.models import Evidence, Indicator
 from tests.e2e import (
     PROMPT_TIMEOUT,
     REPORTS,
@@ -80,6 +83,40 @@ async def test_report_survives_sigkill_mid_conversation(fake, db, db_url, bot_pr
     finally:
         assert await restarted.stop() == 0  # SIGTERM: finishes (and commits) the update in hand
     assert len(await cases_in(db)) == 1
+
+
+async def test_evidence_files_are_copied_to_evidence_dir_once_the_case_is_saved(fake, db, db_url, catalog, tmp_path):
+    folder = tmp_path / "evidence"
+    process = await BotProcess(fake.base_url, db_url, tmp_path, EVIDENCE_DIR=str(folder)).start()
+    try:
+        await process.wait_ready(timeout=120)
+        tree = await make_tree(db)
+        user = await onboard(fake, 9101, tree["ns"].public_token)
+        screenshot = b"\xff\xd8\xff\xe0 the fake school fee notice"
+        answers = {**REPORTS["scam"][0], "type": "scam", "evidence": [screenshot, "https://hocphi-gia.vn"]}
+        receipt = await report(fake, user, answers, labeller(catalog))
+        (case,) = await cases_in(db)
+        assert case.code in receipt.text
+        rows = await _evidence_once_copied(db)
+        copy = Path(rows[0].local_path)
+        assert copy.parent == folder / case.code
+        assert await asyncio.to_thread(copy.read_bytes) == screenshot
+        assert rows[0].sha256 == hashlib.sha256(screenshot).hexdigest()
+        assert rows[1].kind == "link" and rows[1].local_path is None
+    finally:
+        assert await process.stop() == 0
+
+
+async def _evidence_once_copied(db) -> list[Evidence]:  # type: ignore[no-untyped-def]
+    """The case's evidence rows, once none is waiting for its copy any more."""
+    async with asyncio.timeout(PROMPT_TIMEOUT):
+        for _ in itertools.count():
+            async with db.session() as session:
+                rows = list(await session.scalars(select(Evidence).order_by(Evidence.position)))
+            if rows and all(row.copy_due_at is None for row in rows):
+                return rows
+            await asyncio.sleep(0.05)
+    raise AssertionError("unreachable")
 
 
 async def test_confirm_twice_and_redelivered_makes_one_case(fake, db, bot_process, catalog):

@@ -486,6 +486,34 @@ async def test_each_kind_of_evidence_is_stored(harness, lan):
     assert ("domain", "vcb-xacminh.top") in found and ("domain", "hocphi-ngocson.online") in found
 
 
+async def test_with_evidence_dir_files_are_queued_for_copying_not_downloaded_while_the_reporter_waits(
+        harness, lan, tmp_path):
+    harness.settings.evidence_dir = tmp_path / "evidence"
+    await lan.choose("scam")
+    await lan.answer_all({**SCAM, "money_sent": "no"})
+    await lan.send(None, **photo(1))
+    assert "Đã nhận 1/10 bằng chứng" in lan.text
+    await lan.send("https://hocphi-ngocson.online/dong-tien")
+    await lan.finish_evidence()
+    await lan.stay_anonymous()
+    await lan.confirm()
+
+    assert not [r for r in harness.requests if type(r).__name__ == "GetFile"], "no download inside an update"
+    photo_row, link_row = await evidence_of(harness, await only_case(harness))
+    assert photo_row.copy_due_at is not None and link_row.copy_due_at is None
+    assert not (tmp_path / "evidence").exists()
+
+
+async def test_an_abandoned_report_leaves_no_file_behind(harness, lan, tmp_path):
+    harness.settings.evidence_dir = tmp_path / "evidence"
+    await lan.choose("scam")
+    await lan.answer_all({**SCAM, "money_sent": "no"})
+    await lan.send(None, **photo(1))
+    await lan.send("/cancel")
+    assert not [r for r in harness.requests if type(r).__name__ == "GetFile"]
+    assert not (tmp_path / "evidence").exists()
+
+
 async def send_album(harness, lan, group: str, count: int) -> list:  # type: ignore[no-untyped-def]
     """An album arrives as several updates in one batch, handled back to back like the poller does."""
     before = len(harness.requests)
