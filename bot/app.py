@@ -328,7 +328,8 @@ class App:
                 mode = "long polling"
             extras = "".join([", redis" if self.redis is not None else "",
                               f", health and metrics on {self.settings.http_listen}" if self.settings.http_listen
-                              else ""])
+                              else "",
+                              f", evidence copies in {self.settings.evidence_dir}" if self.copier is not None else ""])
             log.info("bot @%s started: %s, database %s%s", me.username, mode, self.db.dialect, extras)
             settle_memory()
             chores = asyncio.create_task(self.housekeeping(), name="housekeeping")

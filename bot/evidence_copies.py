@@ -69,6 +69,20 @@ def next_attempt(job: CopyJob, now: datetime) -> datetime | None:
     return now + FIRST_RETRY * 4 ** (job.attempt - 1)
 
 
+def _private_folder(folder: Path) -> None:
+    """Evidence is often a child's personal data: only the bot's own user may read the copies."""
+    folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, exist_ok=True)
+
+
+def _seal(partial: Path, target: Path) -> str:
+    """Make the downloaded file private and give it its final name; returns its SHA-256."""
+    partial.chmod(0o600)
+    digest = sha256_of(partial)
+    partial.replace(target)
+    return digest
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -116,11 +130,10 @@ class EvidenceCopier:
         target = copy_path(self.folder, job)
         partial = target.with_name(target.name + ".part")
         try:
-            await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
+            await asyncio.to_thread(_private_folder, target.parent)
             async with asyncio.timeout(FETCH_TIMEOUT):
                 await self.fetch(job.file_id, partial)
-            digest = await asyncio.to_thread(sha256_of, partial)
-            await asyncio.to_thread(partial.replace, target)
+            digest = await asyncio.to_thread(_seal, partial, target)
         except Unavailable as exc:
             log.warning("evidence copies: case %s item %d cannot be fetched (%s); kept by its Telegram id only",
                         job.case_code, job.position + 1, exc)

@@ -46,6 +46,10 @@ async def _case(db, settings, items: list[EvidenceItem], *, copy_files: bool = T
     return submitted.case
 
 
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
 async def _rows(db) -> list[Evidence]:  # type: ignore[no-untyped-def]
     async with db.session() as session:
         return list(await session.scalars(select(Evidence).order_by(Evidence.position)))
@@ -75,6 +79,8 @@ async def test_files_of_a_saved_case_are_copied_whole_with_their_hash(db, settin
     assert Path(photo.local_path).suffix == ".jpg"
     assert (link.local_path, link.copy_due_at, link.copy_attempts) == (None, None, 0)
     assert [p.name for p in (tmp_path / "evidence" / case.code).iterdir() if p.suffix == ".part"] == []
+    assert _mode(tmp_path / "evidence" / case.code) == 0o700
+    assert _mode(Path(photo.local_path)) == 0o600, "a child's data: readable by the bot only"
 
     assert await copier.copy_due() == 0, "copied once, not again"
     assert len(fake.calls_to("getFile")) == 2
