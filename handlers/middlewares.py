@@ -58,23 +58,21 @@ class DbSessionMiddleware(BaseMiddleware):
 
     async def _in_transaction(self, handler: Handler, event: TelegramObject, data: dict[str, Any],
                               held: replies.Replies) -> Any:
-        async with self.db.sessions() as session:
+        async with self.db.transaction() as transaction:
+            session = transaction.session
             token = current_session.set(session)
             try:
                 if isinstance(event, Update) and not await inbox.mark_done(session, event.update_id):
                     log.info("update %s was already handled; not handling it again", event.update_id)
-                    await session.rollback()
+                    await transaction.rollback()
                     return inbox.ALREADY_HANDLED
                 data["session"] = session
                 result = await handler(event, data)
                 await held.record(session)
-                await session.commit()
+                await transaction.commit()
                 if self.on_commit is not None and outbox.was_enqueued(session):
                     self.on_commit()
                 return result
-            except BaseException:
-                await session.rollback()
-                raise
             finally:
                 current_session.reset(token)
 
@@ -95,9 +93,9 @@ class I18nMiddleware(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         if user is None:
             return self.catalog.default
-        profile = await reporters.get(data["session"], user.id)
-        if profile is not None and profile.locale:
-            return profile.locale
+        chosen = await reporters.locale_of(data["session"], user.id)
+        if chosen:
+            return chosen
         state: FSMContext | None = data.get("state")
         if state is not None:
             chosen = (await state.get_data()).get("locale")

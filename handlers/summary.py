@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +19,7 @@ from bot.settings import Settings
 from handlers import intake_ui as ui
 from handlers import keyboards
 from handlers.callbacks import EditCb, SummaryCb
+from handlers.filters import CallbackPrefix, PrivateChat
 from handlers.states import Intake
 from storage import cases
 from storage.models import Case, utcnow
@@ -104,9 +106,9 @@ async def _confirm(query: CallbackQuery, message: Message, draft: Draft, session
     if submitted.created:
         await casework.dispatch(session, submitted.case, now)  # cards go out in this same transaction
     await state.clear()
-    # The receipt is a promise that the case exists: commit before making it. A crash after this commit
-    # re-handles the update, which finds the case by its submission key (one case, the same code).
-    await session.commit()
+    # The receipt is a promise that the case exists: like every reply it is sent only once the update's
+    # transaction has committed (`bot.replies`). A crash before that re-handles the update, which finds the
+    # case by its submission key (one case, the same code).
     await query.answer()
     await message.edit_reply_markup(reply_markup=None)
     await _send_receipt(message, submitted.case, i18n)
@@ -146,10 +148,10 @@ async def typed_on_summary(message: Message, state: FSMContext, i18n: Translator
 
 def build() -> Router:
     router = Router(name="summary")
-    router.message.filter(F.chat.type == "private")
+    router.callback_query.filter(CallbackPrefix(SummaryCb, EditCb))
+    router.message.filter(PrivateChat())
     router.callback_query.register(summary_action, SummaryCb.filter())
     router.callback_query.register(edit_pick, EditCb.filter())
-    router.message.register(typed_on_summary, Intake.summary)
-    router.message.register(typed_on_summary, Intake.edit)
+    router.message.register(typed_on_summary, StateFilter(Intake.summary, Intake.edit))
     return router
 

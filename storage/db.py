@@ -4,22 +4,27 @@ SQLite is tuned for a case store: WAL so readers never block the writer, `synchr
 cut cannot eat the last confirmed report, foreign keys on, SQLite run on the event loop's thread
 (`storage.sqlite_inline`, which also waits out other processes' locks), and `BEGIN IMMEDIATE` so a
 transaction takes the write lock up front instead of failing with "database is locked" when it upgrades
-from reading to writing under a concurrent writer.
+from reading to writing under a concurrent writer. Transactions that queue for SQLite's one connection
+share one COMMIT (`storage.group_commit`); `Database.transaction()` hides which kind a caller gets.
+
+Writes that several steps of one transaction change (the conversation state) are held back and made
+once, just before the commit (`before_commit`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from storage import sqlite_inline
+from storage.group_commit import GroupCommit, Member
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -30,6 +35,27 @@ SQLITE_PRAGMAS = (
 
 # The session of the update being handled, so the FSM storage writes in the same transaction.
 current_session: ContextVar[AsyncSession | None] = ContextVar("current_session", default=None)
+_BEFORE_COMMIT = "db.before_commit"  # session.info: writes held back until the transaction commits
+
+Hook = Callable[[AsyncSession], Awaitable[None]]
+
+
+def before_commit(session: AsyncSession, name: str, hook: Hook) -> None:
+    """Run `hook` once, just before this session's transaction commits (`prepare_commit`): a write that
+    several steps of one update change is made once, with its final value."""
+    session.info.setdefault(_BEFORE_COMMIT, {})[name] = hook
+
+
+async def prepare_commit(session: AsyncSession) -> None:
+    """The writes held back by `before_commit`; whoever commits a session calls this first."""
+    while hooks := session.info.pop(_BEFORE_COMMIT, None):
+        for hook in hooks.values():
+            await hook(session)
+
+
+def forget_held(session: AsyncSession) -> None:
+    """The transaction rolled back: what it held back (and had read) is gone with it."""
+    session.info.clear()
 
 
 def is_sqlite(url: str) -> bool:
@@ -83,28 +109,92 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
+class Transaction(Protocol):
+    """One unit of work: its session, ended by `commit()` (durable when it returns) or `rollback()`."""
+
+    session: AsyncSession
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+class _Standalone:
+    """A transaction of its own (PostgreSQL: a pooled connection each)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.done = False
+
+    async def commit(self) -> None:
+        await prepare_commit(self.session)
+        await self.session.commit()
+        self.done = True
+
+    async def rollback(self) -> None:
+        self.done = True
+        forget_held(self.session)
+        await self.session.rollback()
+
+
+class _Grouped:
+    """A member of SQLite's group commit (`storage.group_commit`)."""
+
+    def __init__(self, member: Member) -> None:
+        self.member = member
+        self.session = member.session
+
+    async def commit(self) -> None:
+        await prepare_commit(self.session)
+        await self.member.commit()
+
+    async def rollback(self) -> None:
+        forget_held(self.session)
+        await self.member.rollback()
+
+
 class Database:
-    """Owns the engine and hands out sessions; one per update, committed in one place."""
+    """Owns the engine and hands out transactions; one per update, committed in one place."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.engine = create_engine(url, echo=echo)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        options: dict[str, Any] = {"expire_on_commit": False, "autoflush": True}
+        self.sessions = async_sessionmaker(self.engine, **options)
+        self._group = GroupCommit(self.engine, **options) if is_sqlite(url) else None
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """A transaction the block ends with `commit()` or `rollback()`; left otherwise, it rolls back. On
+        SQLite it shares the COMMIT of the transactions that waited for the connection with it."""
+        if self._group is not None:
+            async with self._group.member() as member:
+                grouped = _Grouped(member)
+                try:
+                    yield grouped
+                except BaseException:
+                    if not member.done:
+                        forget_held(member.session)
+                    raise
+            return
+        async with self.sessions() as session:
+            standalone = _Standalone(session)
+            try:
+                yield standalone
+            finally:
+                if not standalone.done:
+                    await standalone.rollback()
+
+    @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session whose transaction commits when the block ends normally and rolls back otherwise."""
-        async with self.sessions() as session:
-            try:
-                yield session
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
+        async with self.transaction() as transaction:
+            yield transaction.session
+            await transaction.commit()
 
     @asynccontextmanager
     async def current_or_new(self) -> AsyncIterator[AsyncSession]:

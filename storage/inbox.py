@@ -17,9 +17,10 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.direct import Direct, Sql
 from storage.models import InboxUpdate, utcnow
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
@@ -37,38 +38,37 @@ async def store(
     """Record updates not seen before; returns the ids that are new (duplicates are skipped).
 
     With `claimed_by` and `lease` the new rows belong to that instance until now + lease. Safe against a
-    concurrent store of the same update by another instance (`INSERT … ON CONFLICT DO NOTHING`).
+    concurrent store of the same update by another instance (`INSERT … ON CONFLICT DO NOTHING`). One
+    statement for the whole batch, sent to the driver (`storage.direct`): every getUpdates batch runs it.
     """
     payloads = list({p["update_id"]: p for p in payloads}.values())
     if not payloads:
         return []
     now = now or utcnow()
     until = now + lease if claimed_by is not None and lease is not None else None
-    rows = [{"update_id": p["update_id"], "payload": p, "status": PENDING, "attempts": 0, "received_at": now,
-             "claimed_by": claimed_by if until else None, "claimed_until": until} for p in payloads]
-    dialect = session.get_bind().dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        inserted = set((await session.execute(_insert_new(dialect), rows)).scalars())
-    else:  # pragma: no cover - other dialects: check first
-        ids = [row["update_id"] for row in rows]
-        known = set(await session.scalars(select(InboxUpdate.update_id).where(InboxUpdate.update_id.in_(ids))))
-        fresh = [row for row in rows if row["update_id"] not in known]
-        if fresh:
-            await session.execute(insert(InboxUpdate), fresh)
-        inserted = {row["update_id"] for row in fresh}
+    direct = await Direct.of(session)
+    received, claimed_until = direct.time_in(now), direct.time_in(until) if until else None
+    owner = claimed_by if until else None
+    inserted: set[int] = set()
+    for start in range(0, len(payloads), _STORE_CHUNK):
+        chunk = payloads[start:start + _STORE_CHUNK]
+        params: list[Any] = []
+        for p in chunk:
+            params += (p["update_id"], direct.json_in(p), PENDING, received, owner, claimed_until)
+        rows = await direct.rows(_store_sql(direct.dialect, len(chunk)), params)
+        inserted.update(row[0] for row in rows)
     return [p["update_id"] for p in payloads if p["update_id"] in inserted]
 
 
+_STORE_CHUNK = 100  # rows per INSERT: 600 parameters, within every SQLite build's limit
+_TABLE = InboxUpdate.__tablename__
+
+
 @functools.cache
-def _insert_new(dialect: str) -> Any:
-    """`INSERT … ON CONFLICT (update_id) DO NOTHING RETURNING update_id`, built once: SQLAlchemy sends the rows
-    of a batch as one multi-row statement. Building it for every batch cost bench B1 2% of its loop."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    table = InboxUpdate.__table__
-    return dialect_insert(table).on_conflict_do_nothing(index_elements=["update_id"]).returning(table.c.update_id)
+def _store_sql(dialect: str, rows: int) -> Sql:
+    values = ", ".join("(?, ?, ?, 0, ?, ?, ?)" for _ in range(rows))
+    return Sql.numbered(f"INSERT INTO {_TABLE} (update_id, payload, status, attempts, received_at, claimed_by, "
+                        f"claimed_until) VALUES {values} ON CONFLICT (update_id) DO NOTHING RETURNING update_id")
 
 
 ALREADY_HANDLED = object()  # what handling an update returns when `mark_done` found it done
@@ -78,19 +78,16 @@ async def mark_done(session: AsyncSession, update_id: int) -> bool:
     """Mark handled in the caller's transaction, before its work. False when the update was already handled
     (by another instance, or a redelivery that raced this one): the caller must not handle it again.
     An update that never went through the inbox (no row) counts as not handled."""
-    result = await session.execute(_mark_done_statement(), {"done_update_id": update_id, "done_at": utcnow()})
-    if result.rowcount:
+    direct = await Direct.of(session)
+    if await direct.execute(_MARK_DONE, (direct.time_in(utcnow()), update_id)):
         return True
-    return await status_of(session, update_id) != DONE
+    found = await direct.row(_STATUS, (update_id,))
+    return found is None or found[0] != DONE
 
 
-@functools.cache
-def _mark_done_statement() -> Any:
-    """Built once: every update runs it (see `_insert_new`)."""
-    return (update(InboxUpdate)
-            .where(InboxUpdate.update_id == bindparam("done_update_id"), InboxUpdate.status != DONE)
-            .values(status=DONE, handled_at=bindparam("done_at"), claimed_until=None)
-            .execution_options(synchronize_session=False))
+_MARK_DONE = Sql.numbered(f"UPDATE {_TABLE} SET status = '{DONE}', handled_at = ?, claimed_until = NULL "
+                          f"WHERE update_id = ? AND status != '{DONE}'")
+_STATUS = Sql.numbered(f"SELECT status FROM {_TABLE} WHERE update_id = ?")
 
 
 async def claim_expired(

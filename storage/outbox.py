@@ -31,10 +31,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, exists, func, select, update
+from sqlalchemy import and_, bindparam, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage.direct import Direct, Sql
 from storage.models import OutboxMessage, utcnow
 
 PENDING, SENDING, SENT, FAILED, UNCERTAIN = "pending", "sending", "sent", "failed", "uncertain"
@@ -73,40 +74,35 @@ async def enqueue(
 ) -> bool:
     """Queue one notification in the caller's transaction; False when `key` was queued before.
 
-    Never commits and never fails the caller's transaction on a duplicate key: PostgreSQL and SQLite use
-    `INSERT … ON CONFLICT (key) DO NOTHING`, any other dialect checks first. The caller should wake the
+    Never commits and never fails the caller's transaction on a duplicate key (`INSERT … ON CONFLICT (key)
+    DO NOTHING`, sent to the driver: the handler of almost every update runs it). The caller should wake the
     delivery worker after committing (``was_enqueued(session)`` tells whether anything was queued); a row
     due later that needs no wake-up (`wake=False`) is found by the worker's regular look.
     """
     if len(key) > 128:
         raise ValueError("outbox key longer than 128 characters")
-    now = utcnow()
-    values = {
-        "key": key, "chat_id": chat_id, "kind": kind, "case_id": case_id, "payload": payload,
-        "status": PENDING, "attempts": 0, "due_at": due_at or now, "created_at": now,
-    }
-    dialect = _dialect(session)
-    if dialect in ("postgresql", "sqlite"):
-        inserted = bool((await session.execute(_insert_new(dialect), values)).rowcount)
-    else:
-        if await session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
-            return False
-        session.add(OutboxMessage(**values))
-        await session.flush()
-        inserted = True
+    direct = await Direct.of(session)
+    now = direct.time_in(utcnow())
+    due = direct.time_in(due_at) if due_at is not None else now
+    inserted = bool(await direct.execute(_ENQUEUE, (key, chat_id, kind, case_id, direct.json_in(payload), due, now)))
     if inserted and wake:
         session.info[SESSION_FLAG] = session.info.get(SESSION_FLAG, 0) + 1
     return inserted
 
 
+_TABLE = OutboxMessage.__tablename__
+_ENQUEUE = Sql.numbered(
+    f"INSERT INTO {_TABLE} (key, chat_id, kind, case_id, payload, status, attempts, due_at, created_at) "
+    f"VALUES (?, ?, ?, ?, ?, '{PENDING}', 0, ?, ?) ON CONFLICT (key) DO NOTHING")
+
+
 async def discard(session: AsyncSession, keys: Sequence[str], *, kind: str) -> int:
     """Delete `kind` rows still pending under `keys`: delivered by other means (`bot.replies`)."""
-    result = await session.execute(
-        delete(OutboxMessage)
-        .where(OutboxMessage.key.in_(keys), OutboxMessage.kind == kind, _status_in(OutboxMessage.status, (PENDING,)))
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount or 0
+    if not keys:
+        return 0
+    direct = await Direct.of(session)
+    return await direct.execute(f"DELETE FROM {_TABLE} WHERE kind = {direct.marks(1)} AND status = '{PENDING}' "
+                                f"AND key IN ({direct.marks(len(keys), start=2)})", (kind, *keys))
 
 
 async def take_back(session: AsyncSession, *, kind: str, key_prefix: str) -> tuple[list[OutboxMessage], int]:
@@ -137,17 +133,6 @@ async def reschedule(session: AsyncSession, key: str, *, payload: dict[str, Any]
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
-
-
-@functools.cache
-def _insert_new(dialect: str) -> Any:
-    """`INSERT … ON CONFLICT (key) DO NOTHING` on the table, built once (the handler of almost every update
-    queues its replies: bench B1 spent 13% of its time building this statement anew each time)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(OutboxMessage.__table__).on_conflict_do_nothing(index_elements=["key"])
 
 
 def _dialect(session: AsyncSession) -> str:

@@ -126,3 +126,45 @@ class PostgresTemplates:
         if self._template is not None:
             pg_execute(*(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
                          for name in [*self._copies, self._template]))
+
+
+class SentStatements:
+    """Every statement the database is sent while the block runs, whichever path it takes: SQLAlchemy's
+    execution, or straight to the driver (`storage.direct`). SQLite reports what its connection runs;
+    PostgreSQL's statements all pass SQLAlchemy's `before_cursor_execute`."""
+
+    def __init__(self, db: object) -> None:
+        self.db = db
+        self.sent: list[str] = []
+        self._raw: sqlite3.Connection | None = None
+
+    def _record(self, statement: str, *_args: object) -> None:
+        self.sent.append(" ".join(statement.split()))
+
+    def _record_cursor(self, _conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        self._record(statement)
+
+    def starting(self, *words: str) -> list[str]:
+        """The statements (upper-cased first words) that begin with `words`, e.g. ("UPDATE FSM",)."""
+        prefixes = tuple(word.upper() for word in words)
+        return [s for s in self.sent if s.upper().startswith(prefixes)]
+
+    async def __aenter__(self) -> SentStatements:
+        from sqlalchemy import event
+
+        engine = self.db.engine  # type: ignore[attr-defined]
+        if engine.dialect.name == "sqlite":
+            async with engine.connect() as connection:  # the pool's only connection, kept open by the pool
+                self._raw = (await connection.get_raw_connection()).driver_connection._conn
+            self._raw.set_trace_callback(self._record)
+        else:
+            event.listen(engine.sync_engine, "before_cursor_execute", self._record_cursor)
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        from sqlalchemy import event
+
+        if self._raw is not None:
+            self._raw.set_trace_callback(None)
+        else:
+            event.remove(self.db.engine.sync_engine, "before_cursor_execute", self._record_cursor)  # type: ignore[attr-defined]

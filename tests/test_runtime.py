@@ -149,23 +149,16 @@ async def test_conversation_state_is_written_once_per_update_and_survives_clear_
     """A handler that sets the state and then the data writes the row once, at the commit; a conversation
     cleared and started again in the same update keeps the new state (not a row deleted meanwhile)."""
     from aiogram.fsm.storage.base import StorageKey
-    from sqlalchemy import event
 
     from storage.db import current_session
     from storage.fsm import SqlStorage
     from storage.models import FsmRecord
+    from tests.databases import SentStatements
 
     storage = SqlStorage(db)
     key = StorageKey(bot_id=42, chat_id=5, user_id=5)
     await storage.set_state(key, "Intake:role")
-    writes: list[str] = []
-
-    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
-        if statement.lstrip().upper().startswith(("UPDATE FSM", "INSERT INTO FSM", "DELETE FROM FSM")):
-            writes.append(statement.split()[0])
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
-    try:
+    async with SentStatements(db) as sent:
         async with db.session() as session:
             token = current_session.set(session)
             try:
@@ -173,7 +166,7 @@ async def test_conversation_state_is_written_once_per_update_and_survives_clear_
                 await storage.set_data(key, {"role": "parent"})
             finally:
                 current_session.reset(token)
-        assert writes == ["UPDATE"]
+        assert len(sent.starting("UPDATE FSM", "INSERT INTO FSM", "DELETE FROM FSM")) == 1
         async with db.session() as session:
             token = current_session.set(session)
             try:
@@ -183,8 +176,31 @@ async def test_conversation_state_is_written_once_per_update_and_survives_clear_
                 await storage.set_data(key, {"locale": "vi"})
             finally:
                 current_session.reset(token)
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+        assert len(sent.starting("UPDATE FSM", "INSERT INTO FSM", "DELETE FROM FSM")) == 2
     assert (await storage.get_state(key), await storage.get_data(key)) == ("Intake:role", {"locale": "vi"})
     async with db.session() as session:
         assert len(list(await session.scalars(select(FsmRecord)))) == 1
+
+
+def test_no_filter_or_handler_of_the_tree_runs_in_a_thread() -> None:
+    """aiogram runs a filter or handler that is not a coroutine function (a magic filter, a `State`, a
+    plain function) through `asyncio.to_thread` at every check: the routers use asynchronous ones only."""
+    from handlers import build_router
+
+    def walk(router):  # type: ignore[no-untyped-def]
+        yield router
+        for child in router.sub_routers:
+            yield from walk(child)
+
+    threaded = []
+    for router in walk(build_router()):
+        for name, observer in router.observers.items():
+            for filter_ in observer._handler.filters or []:
+                if not filter_.awaitable:
+                    threaded.append(f"{router.name}.{name} root filter {filter_.callback!r}")
+            for handler in observer.handlers:
+                if not handler.awaitable:
+                    threaded.append(f"{router.name}.{name} handler {handler.callback!r}")
+                threaded += [f"{router.name}.{name} {handler.callback.__name__}: {f.callback!r}"
+                             for f in handler.filters or [] if not f.awaitable]
+    assert threaded == []

@@ -1,0 +1,119 @@
+"""The few statements every update runs, sent straight to the driver inside the session's transaction.
+
+SQLAlchemy's execution path (compiled-cache lookup, execution context, result object, greenlet switches,
+events) costs 0.3–0.6 ms of CPU per statement on the slow VM of BENCHMARKS.md, where SQLite's own work
+is about 10 µs. Every intake update runs five such statements — the inbox mark, the reporter's language,
+the conversation read and written back, the row that keeps its replies — and through the ORM they cost
+3.2 ms, more than everything else the update does (bench B1). Here they are plain SQL, one text per
+dialect, and every value goes through its column type's own SQLAlchemy processors
+(`UTCDateTime`, `JSON`), so the rows are exactly the ones the ORM reads and writes elsewhere.
+
+The statements run in the session's transaction: `Direct.of(session)` asks the session for its
+connection first, which begins it (`BEGIN IMMEDIATE` on SQLite), and flushes what the ORM holds unwritten,
+as SQLAlchemy's autoflush does before a query. On SQLite they go to the `sqlite3`
+connection itself, on the event loop's thread like every other statement (`storage.sqlite_inline`);
+inside a `BEGIN IMMEDIATE` transaction SQLite never answers "database is locked". On PostgreSQL they go
+through `exec_driver_sql`, which keeps the asyncpg adapter's transaction handling.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import JSON
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from storage.models import UTCDateTime
+
+_KEY = "direct"  # session.info: (the session's transaction, its Direct)
+
+
+@dataclass(frozen=True)
+class Sql:
+    """One statement in each dialect's parameter style: SQLite's `?`, asyncpg's `$1`."""
+
+    sqlite: str
+    postgresql: str
+
+    @classmethod
+    def numbered(cls, text: str) -> Sql:
+        """From SQLite's text: the n-th `?` becomes `$n` for PostgreSQL."""
+        parts = text.split("?")
+        numbered = parts[0] + "".join(f"${index}{part}" for index, part in enumerate(parts[1:], start=1))
+        return cls(text, numbered)
+
+
+@functools.cache
+def _processors(dialect: Dialect) -> tuple[Callable[[Any], Any], Callable[[Any], Any], Callable[[Any], Any],
+                                            Callable[[Any], Any]]:
+    """(datetime in, datetime out, JSON in, JSON out) as the ORM converts them on this dialect."""
+    def identity(value: Any) -> Any:
+        return value
+
+    moment, document = UTCDateTime().dialect_impl(dialect), JSON().dialect_impl(dialect)
+    return (moment.bind_processor(dialect) or identity, moment.result_processor(dialect, None) or identity,
+            document.bind_processor(dialect) or identity, document.result_processor(dialect, None) or identity)
+
+
+class Direct:
+    """The driver of one transaction, with the dialect's value conversions."""
+
+    def __init__(self, connection: AsyncConnection, raw: Any) -> None:
+        self.connection = connection
+        self.dialect = connection.dialect.name
+        self._raw = raw  # sqlite3.Connection on SQLite, else None (exec_driver_sql)
+        self.time_in, self.time_out, self.json_in, self.json_out = _processors(connection.dialect)
+
+    @classmethod
+    async def of(cls, session: AsyncSession) -> Direct:
+        """The driver of the session's current transaction (begun now if it was not yet). Objects the ORM
+        holds unwritten are flushed first, as before any ORM query, so a statement here sees them."""
+        if session.new or session.deleted or session.dirty:
+            await session.flush()
+        transaction = session.sync_session.get_transaction()
+        cached = session.info.get(_KEY)
+        if transaction is not None and cached is not None and cached[0] is transaction:
+            return cached[1]
+        connection = await session.connection()
+        raw = None
+        if connection.dialect.name == "sqlite":
+            raw = (await connection.get_raw_connection()).driver_connection._conn  # type: ignore[union-attr]
+        direct = cls(connection, raw)
+        session.info[_KEY] = (session.sync_session.get_transaction(), direct)
+        return direct
+
+    def _text(self, sql: Sql | str) -> str:
+        """A `str` is already in this connection's parameter style (built with `marks`)."""
+        if isinstance(sql, str):
+            return sql
+        return sql.sqlite if self._raw is not None else sql.postgresql
+
+    async def execute(self, sql: Sql | str, params: Sequence[Any] = ()) -> int:
+        """Run a write; the number of rows it touched."""
+        if self._raw is not None:
+            return int(self._raw.execute(self._text(sql), params).rowcount)
+        result = await self.connection.exec_driver_sql(self._text(sql), tuple(params))
+        return int(result.rowcount)
+
+    async def rows(self, sql: Sql | str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        if self._raw is not None:
+            return self._raw.execute(self._text(sql), params).fetchall()  # type: ignore[no-any-return]
+        result = await self.connection.exec_driver_sql(self._text(sql), tuple(params))
+        return [tuple(row) for row in result.fetchall()]
+
+    async def row(self, sql: Sql | str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        if self._raw is not None:
+            return self._raw.execute(self._text(sql), params).fetchone()  # type: ignore[no-any-return]
+        result = await self.connection.exec_driver_sql(self._text(sql), tuple(params))
+        found = result.fetchone()
+        return tuple(found) if found is not None else None
+
+    def marks(self, count: int, start: int = 1) -> str:
+        """`?, ?, ?` or `$start, $start+1, …`: the placeholders of an IN list or a multi-row VALUES."""
+        if self._raw is not None:
+            return ", ".join("?" * count)
+        return ", ".join(f"${index}" for index in range(start, start + count))

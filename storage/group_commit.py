@@ -1,0 +1,134 @@
+"""Group commit for SQLite: transactions waiting for the only connection join the one in progress.
+
+SQLite has one writer, so the engine has one connection (`storage.db`) and transactions take turns on
+it. Each used to end with its own COMMIT, whose fsync (`synchronous=FULL`) takes 0.3–1.5 ms on the VMs
+of BENCHMARKS.md and now and then 50 ms; the connection, and with it every other update, waited for
+each one. Under load that wait was a third of the time (bench B1: the event loop idle 35% of a
+saturated run).
+
+Here a transaction that finds others waiting for the connection does not commit: it releases its own
+SAVEPOINT and hands the connection to the next, and the last of the group commits them all with one
+COMMIT. Each member still commits or rolls back on its own: a member that fails rolls back to its
+savepoint and the others are untouched. A member's `commit()` returns only once the group's COMMIT is
+durable, so nothing is announced that is not on disk, as before; if that COMMIT fails, every member
+of the group sees the error and its work is retried as a whole, as a failed commit always was.
+
+A group takes at most `MAX_MEMBERS`, which bounds how long its first member waits for the last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+MAX_MEMBERS = 64
+
+
+class _Group:
+    """One transaction on the connection, shared by its members."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+        self.members = 0  # members that committed into it
+        self.durable: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def finish(self) -> None:
+        """COMMIT (ROLLBACK when no member committed), then the connection goes back to the pool."""
+        try:
+            if self.members:
+                await self.connection.commit()
+            else:
+                await self.connection.rollback()
+        except BaseException as exc:
+            self.durable.set_exception(exc)
+            self.durable.exception()  # retrieved: members that never wait for it do not warn
+            await _close_quietly(self.connection)
+            raise
+        self.durable.set_result(None)
+        await self.connection.close()
+
+
+async def _close_quietly(connection: AsyncConnection) -> None:
+    with contextlib.suppress(Exception):  # the commit's own error is what the members see
+        await connection.close()  # the pool rolls back whatever is left
+
+
+class Member:
+    """One transaction of the group: a session in a SAVEPOINT of its own."""
+
+    def __init__(self, owner: GroupCommit, group: _Group, session_options: dict[str, Any]) -> None:
+        self._owner, self._group = owner, group
+        self.session = AsyncSession(bind=group.connection, join_transaction_mode="create_savepoint",
+                                    **session_options)
+        self.done = False
+
+    async def commit(self) -> None:
+        """Keep this member's work, and wait until the group's COMMIT has made it durable."""
+        await self.session.commit()  # RELEASE SAVEPOINT
+        self._group.members += 1
+        await self._leave()
+        await asyncio.shield(self._group.durable)
+
+    async def rollback(self) -> None:
+        """Drop this member's work; the group's other members keep theirs."""
+        try:
+            await self.session.rollback()  # ROLLBACK TO SAVEPOINT
+        finally:
+            await self._leave()
+
+    async def _leave(self) -> None:
+        """Hand the connection to whoever waits for it, or, the last one out, commit the group."""
+        self.done = True
+        await self.session.close()
+        owner, group = self._owner, self._group
+        if owner.waiting and group.members < MAX_MEMBERS:
+            owner.turn.release()  # the next member joins this group
+            return
+        owner.open = None
+        try:
+            await group.finish()
+        finally:
+            owner.turn.release()
+
+
+class GroupCommit:
+    """Hands out members of the transaction in progress, one at a time on the connection."""
+
+    def __init__(self, engine: AsyncEngine, **session_options: Any) -> None:
+        self.engine = engine
+        self.session_options = session_options
+        self.turn = asyncio.Lock()  # whoever holds it uses the connection; FIFO
+        self.waiting = 0  # members queued for the turn: they will join the open group
+        self.open: _Group | None = None
+
+    @asynccontextmanager
+    async def member(self) -> AsyncIterator[Member]:
+        """A member; the block must end it with `commit()` or `rollback()`, or it rolls back on leaving."""
+        self.waiting += 1
+        try:
+            await self.turn.acquire()
+        finally:
+            self.waiting -= 1
+        try:
+            if self.open is None:
+                connection = await self.engine.connect()
+                try:
+                    await connection.begin()  # BEGIN IMMEDIATE (storage.db)
+                except BaseException:
+                    await _close_quietly(connection)
+                    raise
+                self.open = _Group(connection)
+            member = Member(self, self.open, self.session_options)
+        except BaseException:
+            self.turn.release()
+            raise
+        try:
+            yield member
+        finally:
+            if not member.done:
+                await member.rollback()
