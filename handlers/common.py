@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardMarkup
@@ -12,7 +12,7 @@ from bot import consent
 from bot.i18n import Catalog, Translator
 from handlers import keyboards
 from handlers.callbacks import LangCb
-from handlers.filters import MenuText
+from handlers.filters import MenuText, PrivateChat
 from handlers.onboarding import begin
 from handlers.states import Onboarding
 from storage import reporters
@@ -82,7 +82,7 @@ async def stale_button(query: CallbackQuery, i18n: Translator) -> None:
 def build() -> Router:
     """Commands that work in any step of any flow, so they are matched before the flows."""
     router = Router(name="common")
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PrivateChat())
     router.message.register(help_, Command("help"))
     router.message.register(help_, MenuText("menu-help"))
     router.message.register(language, Command("language"))
@@ -96,7 +96,7 @@ def build() -> Router:
 def build_fallback() -> Router:
     """Matched last: whatever no flow expected still gets an answer."""
     router = Router(name="fallback")
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PrivateChat())
     router.message.register(fallback)
     router.callback_query.register(stale_button)
     return router

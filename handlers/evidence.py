@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiogram import F, Router
+from aiogram import Router
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 
@@ -22,6 +23,7 @@ from bot.settings import Settings
 from bot.text import fold
 from handlers import intake_ui as ui
 from handlers.callbacks import AnonCb, EvidenceCb
+from handlers.filters import CallbackPrefix, NotCommand, PrivateChat
 from handlers.states import Intake
 from storage.db import current_session
 
@@ -248,12 +250,11 @@ async def contact(message: Message, state: FSMContext, i18n: Translator) -> None
 
 def build() -> Router:
     router = Router(name="evidence")
-    router.message.filter(F.chat.type == "private")
+    router.callback_query.filter(CallbackPrefix(EvidenceCb, AnonCb))
+    router.message.filter(PrivateChat())
     router.callback_query.register(evidence_button, EvidenceCb.filter())
     router.callback_query.register(identity_button, AnonCb.filter())
-    router.message.register(receive, Intake.evidence, ~F.text.startswith("/"))
-    router.message.register(receive, Intake.evidence, ~F.text)
-    router.message.register(contact, Intake.contact, ~F.text.startswith("/"))
-    router.message.register(contact, Intake.contact, ~F.text)
-    router.message.register(identity_typed, Intake.identity)
+    router.message.register(receive, StateFilter(Intake.evidence), NotCommand())
+    router.message.register(contact, StateFilter(Intake.contact), NotCommand())
+    router.message.register(identity_typed, StateFilter(Intake.identity))
     return router

@@ -3,13 +3,14 @@ officers), and noticing when the bot is removed from it."""
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, ChatMemberUpdated, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
 from handlers.callbacks import BindCb
+from handlers.filters import GroupChat, PrivateChat
 from handlers.intake_ui import button
 from storage import groups, members
 from storage.models import Unit
@@ -63,8 +64,8 @@ async def membership_changed(update: ChatMemberUpdated, session: AsyncSession) -
 
 def build() -> Router:
     router = Router(name="groups")
-    router.message.register(bind, Command("bind"), F.chat.type.in_({"group", "supergroup"}))
-    router.message.register(bind_private, Command("bind"), F.chat.type == "private")
+    router.message.register(bind, Command("bind"), GroupChat())
+    router.message.register(bind_private, Command("bind"), PrivateChat())
     router.callback_query.register(bind_pick, BindCb.filter())
     router.my_chat_member.register(membership_changed)
     return router

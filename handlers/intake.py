@@ -7,7 +7,7 @@ answers and asks whatever the tables say comes next. Evidence, identity and the 
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -24,7 +24,7 @@ from bot.presenting import advice_block, type_label
 from bot.settings import Settings
 from handlers import intake_ui as ui
 from handlers.callbacks import AnswerCb, NavCb, ResumeCb, RoleCb, TypeCb
-from handlers.filters import MenuText
+from handlers.filters import CallbackPrefix, HasText, MenuText, NotCommand, NoText, NotInvite, PrivateChat
 from handlers.onboarding import ask_school, begin
 from handlers.states import Intake
 from storage import reporters, units
@@ -345,19 +345,18 @@ async def cancel_report(query: CallbackQuery, state: FSMContext, i18n: Translato
 
 def build() -> Router:
     router = Router(name="intake")
-    router.message.filter(F.chat.type == "private")
+    router.callback_query.filter(CallbackPrefix(ResumeCb, RoleCb, TypeCb, AnswerCb, NavCb))
+    router.message.filter(PrivateChat())
     router.message.register(start_report, Command("report"))
     router.message.register(start_report, MenuText("menu-report"))
     # /start (or the school poster scanned again) mid-report offers to continue; an invite still redeems.
-    router.message.register(resume_on_start, CommandStart(), StateFilter(Intake), ~F.text.regexp(r"^/start\s+i_"))
+    router.message.register(resume_on_start, CommandStart(), StateFilter(Intake), NotInvite())
     router.callback_query.register(resume, ResumeCb.filter())
     router.callback_query.register(pick_role, RoleCb.filter())
     router.callback_query.register(pick_type, TypeCb.filter())
     router.callback_query.register(answer_button, AnswerCb.filter())
     router.callback_query.register(navigate, NavCb.filter())
-    router.message.register(typed_role_or_type, StateFilter(Intake.role, Intake.type), F.text,
-                            ~F.text.startswith("/"))
-    router.message.register(typed_role_or_type, StateFilter(Intake.role, Intake.type), ~F.text)
-    router.message.register(answer_text, Intake.question, F.text, ~F.text.startswith("/"))
-    router.message.register(answer_not_text, Intake.question, ~F.text)
+    router.message.register(typed_role_or_type, StateFilter(Intake.role, Intake.type), NotCommand())
+    router.message.register(answer_text, StateFilter(Intake.question), HasText(), NotCommand())
+    router.message.register(answer_not_text, StateFilter(Intake.question), NoText())
     return router

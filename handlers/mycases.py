@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,7 +11,7 @@ from bot.i18n import Translator
 from bot.presenting import local_time, type_label
 from bot.settings import Settings
 from handlers.callbacks import MyCaseCb
-from handlers.filters import MenuText
+from handlers.filters import MenuText, PrivateChat
 from handlers.intake_ui import button
 from storage import cases
 
@@ -54,7 +54,7 @@ async def open_case(query: CallbackQuery, callback_data: MyCaseCb, session: Asyn
 
 def build() -> Router:
     router = Router(name="mycases")
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PrivateChat())
     router.message.register(list_cases, Command("mycases"))
     router.message.register(list_cases, MenuText("menu-mycases"))
     router.callback_query.register(open_case, MyCaseCb.filter())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +13,7 @@ from bot.i18n import Translator
 from bot.text import fold
 from handlers import keyboards
 from handlers.callbacks import ConsentCb, SchoolCb
-from handlers.filters import MenuText
+from handlers.filters import CallbackPrefix, HasText, MenuText, NotCommand, NoText, PrivateChat
 from handlers.states import Onboarding
 from storage import reporters, units
 
@@ -166,7 +166,8 @@ async def change_school(message: Message, state: FSMContext, session: AsyncSessi
 def build() -> Router:
     """Commands and buttons first, then what is typed while a step waits for text."""
     router = Router(name="onboarding")
-    router.message.filter(F.chat.type == "private")
+    router.callback_query.filter(CallbackPrefix(ConsentCb, SchoolCb))
+    router.message.filter(PrivateChat())
     router.message.register(start, CommandStart())
     router.message.register(change_school, Command("school"))
     router.message.register(change_school, MenuText("menu-school"))
@@ -174,7 +175,7 @@ def build() -> Router:
     router.callback_query.register(decline, ConsentCb.filter(F.action == "decline"))
     router.callback_query.register(withdraw, ConsentCb.filter(F.action == "withdraw"))
     router.callback_query.register(pick_school, SchoolCb.filter())
-    router.message.register(consent_pending, Onboarding.consent)
-    router.message.register(search_school, Onboarding.school, F.text, ~F.text.startswith("/"))
-    router.message.register(school_not_text, Onboarding.school, ~F.text)
+    router.message.register(consent_pending, StateFilter(Onboarding.consent))
+    router.message.register(search_school, StateFilter(Onboarding.school), HasText(), NotCommand())
+    router.message.register(school_not_text, StateFilter(Onboarding.school), NoText())
     return router

@@ -6,7 +6,7 @@ Callback data only names a case and an action; every press is authorised again o
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -19,6 +19,7 @@ from bot.lifecycle import OUTCOMES
 from bot.presenting import local_time, type_label
 from bot.settings import Settings
 from handlers.callbacks import CasesPageCb, CloseCb, ReplyCb, TriageCb
+from handlers.filters import CallbackPrefix, NotCommand, PrivateChat
 from handlers.intake_ui import button, pairs
 from handlers.states import Reply, Triage
 from storage import cases, members
@@ -268,6 +269,7 @@ async def show_case(message: Message, command: CommandObject, session: AsyncSess
 
 def build() -> Router:
     router = Router(name="triage")
+    router.callback_query.filter(CallbackPrefix(TriageCb, CloseCb, ReplyCb, CasesPageCb))
     router.callback_query.register(press, TriageCb.filter())
     router.callback_query.register(close_outcome, CloseCb.filter())
     router.callback_query.register(reply_button, ReplyCb.filter())
@@ -275,8 +277,7 @@ def build() -> Router:
     router.message.register(list_open, Command("cases"))
     router.message.register(show_case, Command("case"))
     router.message.register(reply_command, Command("reply"))
-    router.message.register(ask_text, Triage.ask, ~F.text.startswith("/"))
-    router.message.register(close_note, Triage.note, ~F.text.startswith("/"))
-    router.message.register(reply_text, Reply.text, F.chat.type == "private", ~F.text.startswith("/"))
-    router.message.register(ask_text, StateFilter(Triage.ask), ~F.text)
+    router.message.register(ask_text, StateFilter(Triage.ask), NotCommand())
+    router.message.register(close_note, StateFilter(Triage.note), NotCommand())
+    router.message.register(reply_text, StateFilter(Reply.text), PrivateChat(), NotCommand())
     return router
