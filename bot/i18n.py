@@ -8,11 +8,13 @@ markup, and use `Translator.plain` for button labels, which Telegram does not pa
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from fluent.runtime import FluentBundle, FluentResource
 
@@ -21,6 +23,7 @@ log = logging.getLogger(__name__)
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 SUPPORTED = ("vi", "en")
 REFERENCE = "vi"
+T = TypeVar("T")
 
 
 class Html(str):
@@ -33,6 +36,10 @@ class Catalog:
 
     bundles: Mapping[str, FluentBundle]
     default: str = REFERENCE
+    _static: dict[tuple[str | None, str, bool], str] = field(default_factory=dict, compare=False, repr=False)
+    """Messages without variables, formatted once: labels and prompts are most of what an update says, and
+    Fluent resolves a pattern anew at every call."""
+    _made: dict[tuple[str, Hashable], Any] = field(default_factory=dict, compare=False, repr=False)
 
     def has(self, key: str, locale: str | None = None) -> bool:
         return self.bundles[self._pick(locale)].has_message(key)
@@ -42,6 +49,14 @@ class Catalog:
 
     def format(self, locale: str | None, key: str, args: Mapping[str, object], *, escape: bool) -> str:
         """Format `key` in `locale`, falling back to the reference locale, then to the key itself."""
+        if not args:
+            static = self._static.get((locale, key, escape))
+            if static is None:
+                static = self._static[(locale, key, escape)] = self._format(locale, key, args, escape=escape)
+            return static
+        return self._format(locale, key, args, escape=escape)
+
+    def _format(self, locale: str | None, key: str, args: Mapping[str, object], *, escape: bool) -> str:
         safe_args = {name: _prepare(value, escape) for name, value in args.items()}
         for code in dict.fromkeys((self._pick(locale), REFERENCE)):
             bundle = self.bundles.get(code)
@@ -92,6 +107,24 @@ class Translator:
     def labels(self, key: str, /) -> list[str]:
         """The label of `key` in every locale, for matching what a user typed instead of pressing."""
         return [self.catalog.format(code, key, {}, escape=False) for code in self.catalog.bundles]
+
+    def memo(self, key: Hashable, build: Callable[[], T]) -> T:
+        """What `build` makes of this locale's texts (a keyboard of fixed labels), made once and shared by
+        every later caller, who must not change it. `key` names it and whatever else it depends on."""
+        made = self.catalog._made
+        try:
+            return made[(self.locale, key)]  # type: ignore[no-any-return]
+        except KeyError:
+            value = made[(self.locale, key)] = build()
+            return value
+
+
+def per_locale(build: Callable[[Translator], T]) -> Callable[[Translator], T]:
+    """`build(i18n)` made once per locale (see `Translator.memo`)."""
+    @functools.wraps(build)
+    def shared(i18n: Translator) -> T:
+        return i18n.memo(build, lambda: build(i18n))
+    return shared
 
 
 def load_catalog(directory: Path = LOCALES_DIR, default: str = REFERENCE) -> Catalog:

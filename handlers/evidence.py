@@ -39,10 +39,11 @@ ACCEPTED_DOCUMENTS = ("image/", "application/pdf", "video/", "text/", "applicati
 _pending_albums: dict[str, asyncio.Task[None]] = {}
 
 
-async def ask_evidence(message: Message, state: FSMContext, draft: Draft, i18n: Translator) -> None:
+async def ask_evidence(message: Message, state: FSMContext, draft: Draft, i18n: Translator, *,
+                       lead: str | None = None) -> None:
     await ui.save(state, draft)
     await state.set_state(Intake.evidence)
-    await message.answer(i18n.t("evidence-ask"), reply_markup=ui.evidence_keyboard(draft, i18n))
+    await message.answer(ui.led(lead, i18n.t("evidence-ask")), reply_markup=ui.evidence_keyboard(draft, i18n))
 
 
 def _origin(message: Message) -> str | None:

@@ -144,8 +144,8 @@ async def pick_type(query: CallbackQuery, callback_data: TypeCb, state: FSMConte
     draft.type = callback_data.type
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
-        await query.message.answer(i18n.t("type-chosen", type=type_label(draft.type, i18n)))
-        await _continue(query.message, state, draft, None, i18n)
+        chosen = i18n.t("type-chosen", type=type_label(draft.type, i18n))
+        await _continue(query.message, state, draft, None, i18n, lead=chosen)
 
 
 async def typed_role_or_type(message: Message, state: FSMContext, session: AsyncSession, i18n: Translator) -> None:
@@ -168,20 +168,21 @@ async def typed_role_or_type(message: Message, state: FSMContext, session: Async
         await _ask_role_or_type(message, state, draft, i18n)
         return
     draft.type, draft.answers, draft.advice_shown = parsed.value, {}, []
-    await message.answer(i18n.t("type-chosen", type=type_label(draft.type, i18n)))
-    await _continue(message, state, draft, None, i18n)
+    chosen = i18n.t("type-chosen", type=type_label(draft.type, i18n))
+    await _continue(message, state, draft, None, i18n, lead=chosen)
 
 
 def _labels(question: Question, i18n: Translator) -> dict[str, list[str]]:
     return {choice: i18n.labels(question.choice_label_id(choice)) for choice in question.choices}
 
 
-async def _continue(message: Message, state: FSMContext, draft: Draft, after: str | None, i18n: Translator
-                    ) -> None:
-    """Show any new safety advice, then ask the next question, or move on to evidence or the summary."""
+async def _continue(message: Message, state: FSMContext, draft: Draft, after: str | None, i18n: Translator,
+                    *, lead: str | None = None) -> None:
+    """Show any new safety advice, then ask the next question, or move on to evidence or the summary.
+    `lead` (what was just noted) opens the first of those messages: one message per step, not two."""
     from handlers import evidence, summary
 
-    await _show_new_advice(message, draft, i18n)
+    lead = await _show_new_advice(message, draft, i18n, lead)
     draft.fails, draft.selection = 0, []
     assert draft.type is not None
     if draft.editing:
@@ -189,23 +190,26 @@ async def _continue(message: Message, state: FSMContext, draft: Draft, after: st
     else:
         upcoming = next_question(draft.type, draft.answers, after)
     if upcoming is not None:
-        await ui.ask(message, state, draft, upcoming, i18n)
+        await ui.ask(message, state, draft, upcoming, i18n, lead=lead)
         return
     draft.current = None
     if draft.editing:
         draft.editing = False
-        await summary.show(message, state, draft, i18n)
+        await summary.show(message, state, draft, i18n, lead=lead)
     else:
-        await evidence.ask_evidence(message, state, draft, i18n)
+        await evidence.ask_evidence(message, state, draft, i18n, lead=lead)
 
 
-async def _show_new_advice(message: Message, draft: Draft, i18n: Translator) -> None:
-    """Safety advice as soon as it applies (a child in danger: 113/111 at once), each piece once."""
+async def _show_new_advice(message: Message, draft: Draft, i18n: Translator, lead: str | None) -> str | None:
+    """Safety advice as soon as it applies (a child in danger: 113/111 at once), each piece once, in a
+    message of its own that `lead` opens. Returns the lead when it is still to be said."""
     assert draft.type is not None
     fresh = [key for key in advice_for(draft.type, draft.answers) if key not in draft.advice_shown]
-    if fresh:
-        draft.advice_shown += fresh
-        await message.answer(advice_block(fresh, i18n))
+    if not fresh:
+        return lead
+    draft.advice_shown += fresh
+    await message.answer(ui.led(lead, advice_block(fresh, i18n)))
+    return None
 
 
 async def _current(state: FSMContext, key: str | None = None) -> tuple[Draft, Question] | None:
@@ -249,8 +253,7 @@ async def answer_button(query: CallbackQuery, callback_data: AnswerCb, state: FS
 async def _record(message: Message, state: FSMContext, draft: Draft, question: Question, value: object,
                   i18n: Translator) -> None:
     draft.answers[question.key] = value
-    await message.answer(i18n.t("answer-recorded"))
-    await _continue(message, state, draft, question.key, i18n)
+    await _continue(message, state, draft, question.key, i18n, lead=i18n.t("answer-recorded"))
 
 
 async def answer_text(message: Message, state: FSMContext, i18n: Translator) -> None:

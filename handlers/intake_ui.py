@@ -12,7 +12,7 @@ from aiogram.types import (
 )
 
 from bot.drafts import DRAFT_KEY, Draft
-from bot.i18n import Translator
+from bot.i18n import Translator, per_locale
 from bot.intake import IncidentType, Question, Role
 from bot.intake.flows import applicable_questions, previous_question
 from bot.intake.model import CHOICE_KINDS, AnswerKind
@@ -40,11 +40,13 @@ async def save(state: FSMContext, draft: Draft) -> None:
     await state.update_data({DRAFT_KEY: draft.to_dict()})
 
 
+@per_locale
 def role_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
     buttons = [button(role_label(r.value, i18n), RoleCb(role=r.value).pack()) for r in Role]
     return InlineKeyboardMarkup(inline_keyboard=[*pairs(buttons), [cancel_button(i18n)]])
 
 
+@per_locale
 def type_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
     rows = [[button(type_label(t.value, i18n), TypeCb(type=t.value).pack())] for t in IncidentType]
     return InlineKeyboardMarkup(inline_keyboard=[*rows, [cancel_button(i18n)]])
@@ -56,9 +58,16 @@ def cancel_button(i18n: Translator) -> InlineKeyboardButton:
 
 def question_keyboard(question: Question, draft: Draft, i18n: Translator, *, offer_skip: bool = False
                       ) -> InlineKeyboardMarkup:
+    """The question's buttons; made once per locale, ticks and "skip" offered (see `Translator.memo`)."""
+    selected = tuple(draft.selection) if question.kind == AnswerKind.MULTI else ()
+    return i18n.memo((question, selected, offer_skip),
+                     lambda: _question_keyboard(question, selected, i18n, offer_skip=offer_skip))
+
+
+def _question_keyboard(question: Question, selected: tuple[str, ...], i18n: Translator, *, offer_skip: bool
+                       ) -> InlineKeyboardMarkup:
     rows: Rows = []
     if question.kind in CHOICE_KINDS:
-        selected = draft.selection if question.kind == AnswerKind.MULTI else []
         choices = [
             button(("✅ " if choice in selected else "") + i18n.plain(question.choice_label_id(choice)),
                    AnswerCb(q=question.key, v=choice).pack())
@@ -90,12 +99,17 @@ def _hint(question: Question) -> str | None:
     return None
 
 
+def led(lead: str | None, text: str) -> str:
+    """`text` opened by `lead` (what was just noted), in one message."""
+    return f"{lead}\n\n{text}" if lead else text
+
+
 async def ask(message: Message, state: FSMContext, draft: Draft, question: Question, i18n: Translator,
-              *, offer_skip: bool = False) -> None:
+              *, offer_skip: bool = False, lead: str | None = None) -> None:
     draft.current = question.key
     await save(state, draft)
     await state.set_state(Intake.question)
-    await message.answer(question_text(question, draft, i18n),
+    await message.answer(led(lead, question_text(question, draft, i18n)),
                          reply_markup=question_keyboard(question, draft, i18n, offer_skip=offer_skip))
 
 
@@ -105,13 +119,18 @@ def has_previous(draft: Draft) -> bool:
 
 
 def evidence_keyboard(draft: Draft, i18n: Translator) -> InlineKeyboardMarkup:
-    done = i18n.plain("btn-evidence-done", count=str(len(draft.evidence)))
-    rows = [[button(done, EvidenceCb(a="done").pack())]] if draft.evidence else [
+    return i18n.memo(("evidence", len(draft.evidence)), lambda: _evidence_keyboard(len(draft.evidence), i18n))
+
+
+def _evidence_keyboard(count: int, i18n: Translator) -> InlineKeyboardMarkup:
+    done = i18n.plain("btn-evidence-done", count=str(count))
+    rows = [[button(done, EvidenceCb(a="done").pack())]] if count else [
         [button(i18n.plain("btn-evidence-none"), EvidenceCb(a="none").pack())]]
     rows.append([cancel_button(i18n)])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
+@per_locale
 def identity_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[
         [button(i18n.plain("btn-anonymous"), AnonCb(a="anon").pack())],
@@ -120,6 +139,7 @@ def identity_keyboard(i18n: Translator) -> InlineKeyboardMarkup:
     ])
 
 
+@per_locale
 def contact_keyboard(i18n: Translator) -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup(keyboard=[
         [KeyboardButton(text=i18n.plain("btn-send-contact"), request_contact=True)],

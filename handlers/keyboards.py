@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
-from bot.i18n import Translator
+from bot.i18n import Translator, per_locale
 from handlers.callbacks import ConsentCb, LangCb, SchoolCb
 from storage.models import Unit
 
@@ -14,6 +14,7 @@ MENU_KEYS = (("menu-report",), ("menu-mycases", "menu-help"), ("menu-school", "m
 BUTTON_TEXT_LIMIT = 60
 
 
+@per_locale
 def reporter_menu(i18n: Translator) -> ReplyKeyboardMarkup:
     """The persistent menu shown to a reporter who has agreed to the notice."""
     rows = [[KeyboardButton(text=i18n.plain(key)) for key in row] for row in MENU_KEYS]
@@ -21,6 +22,7 @@ def reporter_menu(i18n: Translator) -> ReplyKeyboardMarkup:
                                input_field_placeholder=i18n.plain("menu-placeholder"))
 
 
+@per_locale
 def consent(i18n: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[
         [InlineKeyboardButton(text=i18n.plain("btn-agree"), callback_data=ConsentCb(action="agree").pack())],
@@ -28,6 +30,7 @@ def consent(i18n: Translator) -> InlineKeyboardMarkup:
     ])
 
 
+@per_locale
 def withdraw(i18n: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(
         text=i18n.plain("btn-withdraw"), callback_data=ConsentCb(action="withdraw").pack())]])

@@ -28,11 +28,11 @@ SUMMARY_STEPS = {action: (Intake.summary.state,) for action in ("confirm", "edit
 SUMMARY_STEPS["back"] = (Intake.summary.state, Intake.edit.state)
 
 
-async def show(message: Message, state: FSMContext, draft: Draft, i18n: Translator) -> None:
+async def show(message: Message, state: FSMContext, draft: Draft, i18n: Translator, *,
+               lead: str | None = None) -> None:
     await ui.save(state, draft)
     await state.set_state(Intake.summary)
-    await message.answer(draft_summary(draft, i18n),
-                         reply_markup=ui.summary_keyboard(draft, i18n))
+    await message.answer(ui.led(lead, draft_summary(draft, i18n)), reply_markup=ui.summary_keyboard(draft, i18n))
 
 
 async def summary_action(query: CallbackQuery, callback_data: SummaryCb, session: AsyncSession, state: FSMContext,

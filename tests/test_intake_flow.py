@@ -254,10 +254,24 @@ async def test_role_is_asked_on_the_first_report_only(harness, db, lan):
 async def test_advice_comes_as_soon_as_the_type_is_chosen(harness, lan, catalog):
     calls = await lan.choose("scam")
     texts = harness.texts(calls)
-    assert texts[0] == "Loại sự cố: <b>Lừa đảo, mạo danh</b>."
-    assert texts[1] == advice(catalog, "advice-scam")
-    assert "Kẻ gian liên hệ với Anh/Chị qua kênh nào?" in texts[2]
+    assert texts[0] == "Loại sự cố: <b>Lừa đảo, mạo danh</b>.\n\n" + advice(catalog, "advice-scam")
+    assert "Kẻ gian liên hệ với Anh/Chị qua kênh nào?" in texts[1]
+    assert len(texts) == 2
     assert await lan.current() == "platform"
+
+
+async def test_each_answer_costs_one_message_noting_it_and_asking_the_next_question(harness, lan):
+    """A chat of one bubble per step: "noted" opens the next question instead of coming alone (every
+    message also counts against Telegram's send limits, which a scam wave reaches first)."""
+    await lan.choose("scam")
+    pressed = await lan.answer("platform", "zalo")
+    assert [type(c).__name__ for c in pressed] == ["AnswerCallbackQuery", "EditMessageReplyMarkup", "SendMessage"]
+    assert harness.texts(pressed)[0] == "✔️ Đã ghi nhận.\n\n<i>Câu 2/9</i>\nKẻ gian đã giả danh ai?"
+    await lan.answer("pretended", "teacher")
+    await lan.answer("asked_for", ["money"])
+    typed = await lan.answer("phones", "0912 345 678")
+    assert [type(c).__name__ for c in typed] == ["SendMessage"]
+    assert harness.texts(typed)[0].startswith("✔️ Đã ghi nhận.\n\n")
 
 
 async def test_back_returns_to_the_previous_question_keeping_answers(harness, lan):
