@@ -35,7 +35,8 @@ SQLITE_PRAGMAS = (
 
 # The session of the update being handled, so the FSM storage writes in the same transaction.
 current_session: ContextVar[AsyncSession | None] = ContextVar("current_session", default=None)
-_BEFORE_COMMIT = "db.before_commit"  # session.info: writes held back until the transaction commits
+_BEFORE_COMMIT = "tx.before_commit"  # session.info: writes held back until the transaction commits
+TRANSACTION_SCOPED = "tx."  # session.info keys with this prefix hold what the current transaction did
 
 Hook = Callable[[AsyncSession], Awaitable[None]]
 
@@ -55,7 +56,8 @@ async def prepare_commit(session: AsyncSession) -> None:
 
 def forget_held(session: AsyncSession) -> None:
     """The transaction rolled back: what it held back (and had read) is gone with it."""
-    session.info.clear()
+    for key in [key for key in session.info if key.startswith(TRANSACTION_SCOPED)]:
+        del session.info[key]
 
 
 def is_sqlite(url: str) -> bool:
@@ -83,9 +85,9 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def upsert(session: AsyncSession, table: Any) -> Any:
-    """An INSERT that supports `on_conflict_do_nothing/_update` on the session's dialect (SQLite, PostgreSQL)."""
-    if session.get_bind().dialect.name == "postgresql":
+def dialect_insert(dialect: str, table: Any) -> Any:
+    """An INSERT that supports `on_conflict_do_nothing/_update` on `dialect` (SQLite, PostgreSQL)."""
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert

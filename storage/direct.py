@@ -29,7 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.models import UTCDateTime
 
-_KEY = "direct"  # session.info: (the session's transaction, its Direct)
+_KEY = "tx.direct"  # session.info: (the session's transaction, its Direct); "tx." keys end with the transaction
+_BOUND = "direct.bound"  # session.info: the Direct of the transaction the session lives in (SQLite's groups)
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class Direct:
     def __init__(self, connection: AsyncConnection, raw: Any) -> None:
         self.connection = connection
         self.dialect = connection.dialect.name
-        self._raw = raw  # sqlite3.Connection on SQLite, else None (exec_driver_sql)
+        self.raw = raw  # sqlite3.Connection on SQLite, else None (exec_driver_sql)
         self.time_in, self.time_out, self.json_in, self.json_out = _processors(connection.dialect)
 
     @classmethod
@@ -74,6 +75,9 @@ class Direct:
         holds unwritten are flushed first, as before any ORM query, so a statement here sees them."""
         if session.new or session.deleted or session.dirty:
             await session.flush()
+        bound = session.info.get(_BOUND)
+        if bound is not None:
+            return bound  # type: ignore[no-any-return]
         transaction = session.sync_session.get_transaction()
         cached = session.info.get(_KEY)
         if transaction is not None and cached is not None and cached[0] is transaction:
@@ -86,34 +90,39 @@ class Direct:
         session.info[_KEY] = (session.sync_session.get_transaction(), direct)
         return direct
 
+    @staticmethod
+    def bind(session: AsyncSession, direct: Direct) -> None:
+        """`session` lives inside `direct`'s transaction for its whole life (`storage.group_commit`)."""
+        session.info[_BOUND] = direct
+
     def _text(self, sql: Sql | str) -> str:
         """A `str` is already in this connection's parameter style (built with `marks`)."""
         if isinstance(sql, str):
             return sql
-        return sql.sqlite if self._raw is not None else sql.postgresql
+        return sql.sqlite if self.raw is not None else sql.postgresql
 
     async def execute(self, sql: Sql | str, params: Sequence[Any] = ()) -> int:
         """Run a write; the number of rows it touched."""
-        if self._raw is not None:
-            return int(self._raw.execute(self._text(sql), params).rowcount)
+        if self.raw is not None:
+            return int(self.raw.execute(self._text(sql), params).rowcount)
         result = await self.connection.exec_driver_sql(self._text(sql), tuple(params))
         return int(result.rowcount)
 
     async def rows(self, sql: Sql | str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        if self._raw is not None:
-            return self._raw.execute(self._text(sql), params).fetchall()  # type: ignore[no-any-return]
+        if self.raw is not None:
+            return self.raw.execute(self._text(sql), params).fetchall()  # type: ignore[no-any-return]
         result = await self.connection.exec_driver_sql(self._text(sql), tuple(params))
         return [tuple(row) for row in result.fetchall()]
 
     async def row(self, sql: Sql | str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
-        if self._raw is not None:
-            return self._raw.execute(self._text(sql), params).fetchone()  # type: ignore[no-any-return]
+        if self.raw is not None:
+            return self.raw.execute(self._text(sql), params).fetchone()  # type: ignore[no-any-return]
         result = await self.connection.exec_driver_sql(self._text(sql), tuple(params))
         found = result.fetchone()
         return tuple(found) if found is not None else None
 
     def marks(self, count: int, start: int = 1) -> str:
         """`?, ?, ?` or `$start, $start+1, …`: the placeholders of an IN list or a multi-row VALUES."""
-        if self._raw is not None:
+        if self.raw is not None:
             return ", ".join("?" * count)
         return ", ".join(f"${index}" for index in range(start, start + count))

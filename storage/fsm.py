@@ -27,7 +27,7 @@ from storage.db import Database, before_commit
 from storage.direct import Direct, Sql
 from storage.models import FsmRecord, utcnow
 
-_HELD = "fsm.conversations"  # session.info: the conversations this transaction read, by key
+_HELD = "tx.fsm.conversations"  # session.info: the conversations this transaction read, by key
 _TABLE = FsmRecord.__tablename__
 _READ = Sql.numbered(f"SELECT state, data FROM {_TABLE} WHERE key = ?")
 _WRITE = Sql.numbered(f"INSERT INTO {_TABLE} (key, state, data, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) "

@@ -45,7 +45,7 @@ CLAIMABLE = (PENDING, UNCERTAIN)
 MAX_ERROR = 2000
 # Kinds whose payload may carry the `thread_id` of a forum topic created for the case.
 THREADED_KINDS = ("message", "card", "status", "relay", "reminder", "notice", "media")
-SESSION_FLAG = "outbox.enqueued"
+SESSION_FLAG = "tx.outbox.enqueued"
 REPLIES = "replies"  # a handler's calls, sent by its own process unless it dies first (`bot.replies`)
 
 

@@ -7,9 +7,11 @@ so loading a directory costs a constant number of queries however many members a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import CTE, Integer, literal_column, select, update
+from sqlalchemy import CTE, Integer, bindparam, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -20,14 +22,14 @@ MAX_DEPTH = 8
 """A guard against a cycle in the unit tree (province → district → school is 3 levels)."""
 
 
-def unit_chain(unit_id: int) -> CTE:
-    """The unit and its ancestors as rows (id, parent_id, kind, depth), depth 0 being the unit itself."""
+def unit_chain() -> CTE:
+    """The unit `:unit_id` and its ancestors as rows (id, parent_id, kind, depth), depth 0 being the unit."""
     base = select(
         Unit.id.label("id"),
         Unit.parent_id.label("parent_id"),
         Unit.kind.label("kind"),
         literal_column("0", Integer).label("depth"),
-    ).where(Unit.id == unit_id)
+    ).where(Unit.id == bindparam("unit_id"))
     chain = base.cte("unit_chain", recursive=True)
     parent = aliased(Unit, name="parent_unit")
     return chain.union_all(
@@ -37,31 +39,35 @@ def unit_chain(unit_id: int) -> CTE:
     )
 
 
+@functools.cache
+def _directory_queries() -> tuple[Any, Any, Any]:
+    """The three queries of `load_directory`, built once: building the recursive CTE and its column
+    collections anew cost 14 ms of CPU per confirmed report on the slow VM, more than the rest of the
+    update (bench B1)."""
+    chain = unit_chain()
+    units = select(chain.c.id, chain.c.parent_id, chain.c.kind).order_by(chain.c.depth)
+    members = (select(Member.unit_id, Member.user_id, Member.role)
+               .where(Member.unit_id.in_(bindparam("ids", expanding=True)), Member.active.is_(True))
+               .order_by(Member.id))
+    groups = (select(ResponderGroup.unit_id, ResponderGroup.chat_id, ResponderGroup.is_forum)
+              .where(ResponderGroup.unit_id.in_(bindparam("ids", expanding=True)), ResponderGroup.active.is_(True))
+              .order_by(ResponderGroup.id))
+    return units, members, groups
+
+
 async def load_directory(session: AsyncSession, unit_id: int) -> Directory:
     """The routing snapshot of `unit_id`: the unit and its ancestors, their active members and active groups.
 
     Three queries whatever the number of members (chain, members, groups). An unknown unit gives an empty
     directory (routing then falls back to the admins).
     """
-    chain = unit_chain(unit_id)
-    units = (await session.execute(select(chain.c.id, chain.c.parent_id, chain.c.kind).order_by(chain.c.depth))).all()
+    units_query, members_query, groups_query = _directory_queries()
+    units = (await session.execute(units_query, {"unit_id": unit_id})).all()
     ids = [row.id for row in units]
     if not ids:
         return Directory(units={})
-    members = (
-        await session.execute(
-            select(Member.unit_id, Member.user_id, Member.role)
-            .where(Member.unit_id.in_(ids), Member.active.is_(True))
-            .order_by(Member.id)
-        )
-    ).all()
-    groups = (
-        await session.execute(
-            select(ResponderGroup.unit_id, ResponderGroup.chat_id, ResponderGroup.is_forum)
-            .where(ResponderGroup.unit_id.in_(ids), ResponderGroup.active.is_(True))
-            .order_by(ResponderGroup.id)
-        )
-    ).all()
+    members = (await session.execute(members_query, {"ids": ids})).all()
+    groups = (await session.execute(groups_query, {"ids": ids})).all()
     return Directory.build(
         units=[(row.id, row.parent_id, row.kind) for row in units],
         members=[(row.unit_id, row.user_id, row.role) for row in members],
@@ -162,17 +168,19 @@ async def can_act(session: AsyncSession, user_id: int, unit_id: int) -> str | No
     a province's on everything below it). Never a member of a sibling or a unit below. With several
     memberships, the one at the nearest unit wins, then leader > police > officer > admin. One query.
     """
-    chain = unit_chain(unit_id)
-    rows = (
-        await session.execute(
-            select(Member.role, chain.c.depth)
-            .join(chain, Member.unit_id == chain.c.id)
-            .where(Member.user_id == user_id, Member.active.is_(True))
-        )
-    ).all()
+    rows = (await session.execute(_can_act_query(), {"unit_id": unit_id, "user_id": user_id})).all()
     if not rows:
         return None
     return min(rows, key=lambda row: (row.depth, _role_rank(row.role))).role
+
+
+@functools.cache
+def _can_act_query() -> Any:
+    """Built once (see `_directory_queries`): every triage press runs it."""
+    chain = unit_chain()
+    return (select(Member.role, chain.c.depth)
+            .join(chain, Member.unit_id == chain.c.id)
+            .where(Member.user_id == bindparam("user_id"), Member.active.is_(True)))
 
 
 async def group_unit(session: AsyncSession, chat_id: int) -> int | None:
