@@ -151,9 +151,15 @@ async def children_of(session: AsyncSession, case_ids: Sequence[int], model: Any
     """Evidence or indicators of many cases in one query, grouped by case."""
     grouped: dict[int, list[Any]] = {case_id: [] for case_id in case_ids}
     if case_ids:
-        for row in await session.scalars(select(model).where(model.case_id.in_(case_ids)).order_by(model.id)):
+        for row in await session.scalars(_children_query(model), {"case_ids": list(case_ids)}):
             grouped[row.case_id].append(row)
     return grouped
+
+
+@functools.cache
+def _children_query(model: Any) -> Any:
+    """Built once per model: every card rendered runs it (see `_next_sequence`)."""
+    return select(model).where(model.case_id.in_(bindparam("case_ids", expanding=True))).order_by(model.id)
 
 
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}

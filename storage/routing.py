@@ -81,7 +81,7 @@ async def load_directory(session: AsyncSession, unit_id: int) -> Directory:
 async def record(session: AsyncSession, case_id: int, recipients: Iterable[Recipient]) -> list[CaseRecipient]:
     """Record the routing decision; returns the rows ADDED now, in order (chats already recorded for the case,
     reachable or not, are skipped, so routing the same case again only adds newcomers)."""
-    seen = set(await session.scalars(select(CaseRecipient.chat_id).where(CaseRecipient.case_id == case_id)))
+    seen = set(await session.scalars(_RECORDED, {"case_id": case_id}))
     added: list[CaseRecipient] = []
     for recipient in recipients:
         if recipient.chat_id in seen:
@@ -119,10 +119,12 @@ async def recipient(session: AsyncSession, case_id: int, chat_id: int) -> CaseRe
 
 async def unreachable_chats(session: AsyncSession, case_id: int) -> set[int]:
     """Chats of the case that refused delivery for good: the `exclude` of the next routing."""
-    rows = await session.scalars(
-        select(CaseRecipient.chat_id).where(CaseRecipient.case_id == case_id, CaseRecipient.reachable.is_(False))
-    )
-    return set(rows)
+    return set(await session.scalars(_UNREACHABLE, {"case_id": case_id}))
+
+
+# Built once, like the directory's queries: every routed case runs them.
+_RECORDED = select(CaseRecipient.chat_id).where(CaseRecipient.case_id == bindparam("case_id"))
+_UNREACHABLE = _RECORDED.where(CaseRecipient.reachable.is_(False))
 
 
 async def mark_unreachable(session: AsyncSession, case_id: int, chat_id: int) -> bool:
