@@ -19,12 +19,14 @@ through `exec_driver_sql`, which keeps the asyncpg adapter's transaction handlin
 from __future__ import annotations
 
 import functools
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import JSON
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.models import UTCDateTime
@@ -101,22 +103,31 @@ class Direct:
             return sql
         return sql.sqlite if self.raw is not None else sql.postgresql
 
+    def run(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        """SQLite: `sql` on the driver, its errors raised as SQLAlchemy raises them (`OperationalError`…),
+        so a failing disk is taken for the database being down wherever SQLAlchemy's would be."""
+        assert self.raw is not None
+        try:
+            return self.raw.execute(sql, params)  # type: ignore[no-any-return]
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(sql, tuple(params), exc, sqlite3.Error) from exc
+
     async def execute(self, sql: Sql | str, params: Sequence[Any] = ()) -> int:
         """Run a write; the number of rows it touched."""
         if self.raw is not None:
-            return int(self.raw.execute(self._text(sql), params).rowcount)
+            return int(self.run(self._text(sql), params).rowcount)
         result = await self.connection.exec_driver_sql(self._text(sql), tuple(params))
         return int(result.rowcount)
 
     async def rows(self, sql: Sql | str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         if self.raw is not None:
-            return self.raw.execute(self._text(sql), params).fetchall()  # type: ignore[no-any-return]
+            return self.run(self._text(sql), params).fetchall()
         result = await self.connection.exec_driver_sql(self._text(sql), tuple(params))
         return [tuple(row) for row in result.fetchall()]
 
     async def row(self, sql: Sql | str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         if self.raw is not None:
-            return self.raw.execute(self._text(sql), params).fetchone()  # type: ignore[no-any-return]
+            return self.run(self._text(sql), params).fetchone()  # type: ignore[no-any-return]
         result = await self.connection.exec_driver_sql(self._text(sql), tuple(params))
         found = result.fetchone()
         return tuple(found) if found is not None else None

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -50,10 +51,19 @@ class _Group:
         except BaseException as exc:
             self.durable.set_exception(exc)
             self.durable.exception()  # retrieved: members that never wait for it do not warn
+            self._abandon()
             await _close_quietly(self.connection)
             raise
         self.durable.set_result(None)
         await self.connection.close()
+
+    def _abandon(self) -> None:
+        """A refused COMMIT (a full or failing disk) may leave SQLite's transaction open, and SQLAlchemy,
+        which saw its commit fail, does not roll back what it thinks is over: the next BEGIN would fail."""
+        raw = self.direct.raw
+        if raw is not None and raw.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                raw.execute("ROLLBACK")
 
 
 async def _close_quietly(connection: AsyncConnection) -> None:
@@ -73,7 +83,7 @@ class Member:
         self._owner, self._group = owner, group
         group.started += 1
         self._savepoint = f"member_{group.started}"
-        group.direct.raw.execute(f"SAVEPOINT {self._savepoint}")
+        group.direct.run(f"SAVEPOINT {self._savepoint}")
         self.session = AsyncSession(bind=group.connection, join_transaction_mode="create_savepoint",
                                     **session_options)
         Direct.bind(self.session, group.direct)
@@ -83,7 +93,7 @@ class Member:
         """Keep this member's work, and wait until the group's COMMIT has made it durable."""
         if self.session.in_transaction():
             await self.session.commit()  # flush, then RELEASE SQLAlchemy's savepoint
-        self._group.direct.raw.execute(f"RELEASE {self._savepoint}")
+        self._group.direct.run(f"RELEASE {self._savepoint}")
         self._group.members += 1
         await self._leave()
         await asyncio.shield(self._group.durable)
@@ -93,9 +103,9 @@ class Member:
         try:
             if self.session.in_transaction():
                 await self.session.rollback()  # ROLLBACK TO SQLAlchemy's savepoint
-            raw = self._group.direct.raw
-            raw.execute(f"ROLLBACK TO {self._savepoint}")
-            raw.execute(f"RELEASE {self._savepoint}")
+            direct = self._group.direct
+            direct.run(f"ROLLBACK TO {self._savepoint}")
+            direct.run(f"RELEASE {self._savepoint}")
         finally:
             await self._leave()
 

@@ -1,0 +1,135 @@
+"""SQLite's group commit: transactions waiting for the connection share one COMMIT, each still succeeding or
+failing on its own, and nothing is reported committed before it is on disk."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from bot.health import DATABASE, dependency_of
+from storage import sqlite_inline
+from storage.db import Database
+from storage.direct import Direct
+from storage.models import Reporter
+
+
+@pytest.fixture
+def sqlite_db_url(sqlite_templates, tmp_path) -> str:  # type: ignore[no-untyped-def]
+    return sqlite_templates.fresh(tmp_path)
+
+
+@pytest.fixture
+async def db(sqlite_db_url: str) -> Any:
+    database = Database(sqlite_db_url)
+    async with database.session() as session:
+        await session.execute(text("CREATE TABLE scratch (v TEXT)"))
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def commits(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every COMMIT the connection makes; `fail_next` makes the next one fail as a broken disk would."""
+    made: list[str] = []
+    original = sqlite_inline.InlineConnection.commit
+
+    async def counted(self: sqlite_inline.InlineConnection) -> None:
+        if made and made[-1] == "fail_next":
+            made[-1] = "failed"
+            raise sqlite3.OperationalError("disk I/O error")
+        await original(self)
+        made.append("ok")
+
+    monkeypatch.setattr(sqlite_inline.InlineConnection, "commit", counted)
+    return made
+
+
+async def _write(db: Database, value: str, *, fail: bool = False) -> None:
+    async with db.session() as session:
+        await session.execute(text("INSERT INTO scratch VALUES (:v)"), {"v": value})
+        if fail:
+            raise RuntimeError("the handler failed")
+
+
+async def _stored(db: Database) -> set[str]:
+    async with db.session() as session:
+        return set(await session.scalars(text("SELECT v FROM scratch")))
+
+
+async def _while_busy(db: Database, *writers: Any) -> list[Any]:
+    """Start `writers` while a transaction holds the connection, so that they all queue for it."""
+    async with db.transaction() as first:
+        tasks = [asyncio.ensure_future(writer) for writer in writers]
+        await asyncio.sleep(0)
+        await first.session.execute(text("INSERT INTO scratch VALUES ('first')"))
+        await first.commit()
+    return await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_transactions_waiting_for_the_connection_share_one_commit(db: Database, commits: list[str]) -> None:
+    await _while_busy(db, *(_write(db, f"r{i}") for i in range(10)))
+    assert commits == ["ok"]
+    assert await _stored(db) == {"first", *(f"r{i}" for i in range(10))}
+
+
+async def test_a_member_that_fails_leaves_the_others_of_its_group_untouched(db: Database, commits: list[str]) -> None:
+    results = await _while_busy(db, _write(db, "a"), _write(db, "b", fail=True), _write(db, "c"))
+    assert [type(r).__name__ for r in results] == ["NoneType", "RuntimeError", "NoneType"]
+    assert commits == ["ok"]
+    assert await _stored(db) == {"first", "a", "c"}
+
+
+async def test_a_failed_commit_fails_every_member_and_the_next_transaction_works(db: Database,
+                                                                                  commits: list[str]) -> None:
+    commits.append("fail_next")
+    async with db.transaction() as first:
+        writers = [asyncio.ensure_future(_write(db, v)) for v in "xyz"]
+        await asyncio.sleep(0)
+        await first.session.execute(text("INSERT INTO scratch VALUES ('first')"))
+        with pytest.raises(OperationalError):
+            await first.commit()
+    results = await asyncio.gather(*writers, return_exceptions=True)
+    assert all(isinstance(r, OperationalError) for r in results), results
+    assert dependency_of(results[0]) == DATABASE  # taken for an outage: the updates wait, they are not parked
+    assert await _stored(db) == set()
+    await _write(db, "after")
+    assert await _stored(db) == {"after"}
+
+
+async def test_a_member_is_durable_when_its_commit_returns(db: Database, commits: list[str]) -> None:
+    """The first member of a group waits for the last one's COMMIT: nothing is announced before it."""
+    order: list[str] = []
+
+    async def early() -> None:
+        await _write(db, "early")
+        order.append(f"early returned after {len(commits)} commit(s)")
+
+    await _while_busy(db, early(), _write(db, "late"))
+    assert order == ["early returned after 1 commit(s)"] and commits == ["ok"]
+
+
+async def test_the_orm_and_the_driver_commit_and_roll_back_together(db: Database) -> None:
+    async def both(user_id: int, *, fail: bool) -> None:
+        async with db.session() as session:
+            session.add(Reporter(user_id=user_id, locale="vi"))
+            await (await Direct.of(session)).execute("INSERT INTO scratch VALUES (?)", (f"u{user_id}",))
+            if fail:
+                raise RuntimeError("rolled back")
+
+    await asyncio.gather(both(1, fail=False), both(2, fail=True), return_exceptions=True)
+    async with db.session() as session:
+        assert list(await session.scalars(text("SELECT user_id FROM reporters"))) == [1]
+    assert await _stored(db) == {"u1"}
+
+
+async def test_a_driver_error_is_raised_as_sqlalchemy_raises_it(db: Database) -> None:
+    """Outage detection (`bot.health`) knows SQLAlchemy's exceptions, whichever path a statement took."""
+    with pytest.raises(OperationalError) as caught:
+        async with db.session() as session:
+            await (await Direct.of(session)).execute("INSERT INTO no_such_table VALUES (1)")
+    assert isinstance(caught.value.orig, sqlite3.OperationalError)
