@@ -25,11 +25,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from storage.direct import Direct
 
 MAX_MEMBERS = 64
+TURN_TIMEOUT = 30.0
+"""Seconds a transaction waits for the connection before failing, as SQLAlchemy's pool did (its `TimeoutError`,
+which outage detection knows): a transaction that waits on another inside it would otherwise hang for ever."""
 
 
 class _Group:
@@ -139,7 +143,12 @@ class GroupCommit:
         """A member; the block must end it with `commit()` or `rollback()`, or it rolls back on leaving."""
         self.waiting += 1
         try:
-            await self.turn.acquire()
+            if self.turn.locked():
+                await asyncio.wait_for(self.turn.acquire(), TURN_TIMEOUT)
+            else:
+                await self.turn.acquire()
+        except TimeoutError:
+            raise sa_exc.TimeoutError(f"the database connection stayed busy for {TURN_TIMEOUT:g}s") from None
         finally:
             self.waiting -= 1
         try:

@@ -133,3 +133,16 @@ async def test_a_driver_error_is_raised_as_sqlalchemy_raises_it(db: Database) ->
         async with db.session() as session:
             await (await Direct.of(session)).execute("INSERT INTO no_such_table VALUES (1)")
     assert isinstance(caught.value.orig, sqlite3.OperationalError)
+
+
+async def test_a_transaction_waiting_too_long_for_the_connection_fails_instead_of_hanging(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from storage import group_commit
+
+    monkeypatch.setattr(group_commit, "TURN_TIMEOUT", 0.1)
+    with pytest.raises(PoolTimeout):
+        async with db.session():
+            async with db.session():  # nested: it can never get the connection its caller holds
+                pass
