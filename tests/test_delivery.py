@@ -354,6 +354,35 @@ async def test_worker_keeps_to_global_and_per_chat_rates(db: Database) -> None:
     assert clock.sleeps < 400  # it slept until something could go, no busy loop
 
 
+
+
+class LateStartWorker(DeliveryWorker):
+    """The first send starts `late` seconds after its booked slot, as when the loop is busy."""
+
+    late = 5.0
+
+    async def _take_turn(self, cost: int) -> None:
+        await super()._take_turn(cost)
+        if self.stats["late_starts"] == 0:
+            self.stats["late_starts"] += 1
+            await self._sleep(self.late)
+
+
+async def test_a_group_minute_counts_from_when_a_send_went_out_not_when_it_was_booked(db: Database) -> None:
+    clock = FakeClock()
+    sender = RecordingSender(clock)
+    group = -100556
+    await put(db, *[text_row(f"g{i}", group, "x") for i in range(22)])
+    worker = LateStartWorker(db, sender, global_rate=10, clock=clock, sleep=clock.sleep,
+                             **{**FAST, "poll_interval": 1.0})
+
+    assert await worker.drain(timeout=3600)
+
+    stamps = sorted(t for t, _ in sender.sent)
+    assert len(stamps) == 22
+    assert most_in_window(stamps, 60.0) == 20
+    assert stamps[20] - stamps[0] < 60 + LateStartWorker.late + 2  # and it waited no longer than it had to
+
 # =================================================================================================
 # forum topics and media
 # =================================================================================================
