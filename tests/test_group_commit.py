@@ -84,6 +84,25 @@ async def test_a_member_that_fails_leaves_the_others_of_its_group_untouched(db: 
     assert await _stored(db) == {"first", "a", "c"}
 
 
+async def test_the_first_member_failing_takes_nothing_of_those_waiting_with_it(db: Database,
+                                                                              commits: list[str]) -> None:
+    """The first member has no savepoint: it rolls the whole transaction back, and those queued behind it
+    begin a new one."""
+    with pytest.raises(RuntimeError):
+        async with db.session() as first:
+            writers = [asyncio.ensure_future(_write(db, v)) for v in "xyz"]
+            await asyncio.sleep(0)
+            first.add(Reporter(user_id=5, locale="vi"))
+            await (await Direct.of(first)).execute("INSERT INTO scratch VALUES ('first')")
+            await first.flush()
+            raise RuntimeError("the handler failed")
+    assert await asyncio.gather(*writers) == [None, None, None]
+    assert commits == ["ok"]
+    assert await _stored(db) == set("xyz")
+    async with db.session() as session:
+        assert list(await session.scalars(text("SELECT user_id FROM reporters"))) == []
+
+
 async def test_a_failed_commit_fails_every_member_and_the_next_transaction_works(db: Database,
                                                                                   commits: list[str]) -> None:
     commits.append("fail_next")
