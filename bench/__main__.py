@@ -1,6 +1,6 @@
 """`python -m bench`: run the benchmarks, print their tables, write bench/results/<name>.json.
 
-    .venv/bin/python -m bench                 # all four, full size (~11 minutes on 2 cores)
+    .venv/bin/python -m bench                 # all four, full size (11–17 minutes on 2 cores)
     .venv/bin/python -m bench --quick         # a smoke run at toy sizes (about a minute)
     .venv/bin/python -m bench --only B1,B3    # a selection
     .venv/bin/python -m bench --profile       # also py-spy profiles of B1's timed sections (bench/results/)
