@@ -77,7 +77,7 @@ async def _close_quietly(connection: AsyncConnection) -> None:
 
 
 class Member:
-    """One transaction of the group: a SAVEPOINT of its own, and a session that runs in it.
+    """One transaction of the group, and the session that runs in it.
 
     The group's first member has the transaction to itself: nobody else's work is in it yet, so if it fails
     it rolls the whole transaction back and the next member begins a new one. It needs no savepoint, and its
