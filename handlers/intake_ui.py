@@ -59,12 +59,12 @@ def cancel_button(i18n: Translator) -> InlineKeyboardButton:
 def question_keyboard(question: Question, draft: Draft, i18n: Translator, *, offer_skip: bool = False
                       ) -> InlineKeyboardMarkup:
     """The question's buttons; made once per locale, ticks and "skip" offered (see `Translator.memo`)."""
-    selected = tuple(draft.selection) if question.kind == AnswerKind.MULTI else ()
+    selected = frozenset(draft.selection) if question.kind == AnswerKind.MULTI else frozenset()
     return i18n.memo((question, selected, offer_skip),
                      lambda: _question_keyboard(question, selected, i18n, offer_skip=offer_skip))
 
 
-def _question_keyboard(question: Question, selected: tuple[str, ...], i18n: Translator, *, offer_skip: bool
+def _question_keyboard(question: Question, selected: frozenset[str], i18n: Translator, *, offer_skip: bool
                        ) -> InlineKeyboardMarkup:
     rows: Rows = []
     if question.kind in CHOICE_KINDS:

@@ -178,10 +178,9 @@ class Database:
                 grouped = _Grouped(member)
                 try:
                     yield grouped
-                except BaseException:
+                finally:
                     if not member.done:
-                        forget_held(member.session)
-                    raise
+                        await grouped.rollback()
             return
         async with self.sessions() as session:
             standalone = _Standalone(session)

@@ -84,13 +84,17 @@ class Direct:
         cached = session.info.get(_KEY)
         if transaction is not None and cached is not None and cached[0] is transaction:
             return cached[1]
-        connection = await session.connection()
+        direct = await cls.on(await session.connection())
+        session.info[_KEY] = (session.sync_session.get_transaction(), direct)
+        return direct
+
+    @classmethod
+    async def on(cls, connection: AsyncConnection) -> Direct:
+        """The driver under `connection`: SQLite's `sqlite3` connection itself, PostgreSQL's through SQLAlchemy."""
         raw = None
         if connection.dialect.name == "sqlite":
             raw = (await connection.get_raw_connection()).driver_connection._conn  # type: ignore[union-attr]
-        direct = cls(connection, raw)
-        session.info[_KEY] = (session.sync_session.get_transaction(), direct)
-        return direct
+        return cls(connection, raw)
 
     @staticmethod
     def bind(session: AsyncSession, direct: Direct) -> None:

@@ -168,7 +168,7 @@ class GroupCommit:
                 connection = await self.engine.connect()
                 try:
                     await connection.begin()  # BEGIN IMMEDIATE (storage.db)
-                    direct = Direct(connection, (await connection.get_raw_connection()).driver_connection._conn)
+                    direct = await Direct.on(connection)
                 except BaseException:
                     await _close_quietly(connection)
                     raise

@@ -55,7 +55,7 @@ async def store(
         params: list[Any] = []
         for p in chunk:
             params += (p["update_id"], direct.json_in(p), PENDING, received, owner, claimed_until)
-        rows = await direct.rows(_store_sql(direct.dialect, len(chunk)), params)
+        rows = await direct.rows(_store_sql(len(chunk)), params)
         inserted.update(row[0] for row in rows)
     return [p["update_id"] for p in payloads if p["update_id"] in inserted]
 
@@ -65,7 +65,7 @@ _TABLE = InboxUpdate.__tablename__
 
 
 @functools.cache
-def _store_sql(dialect: str, rows: int) -> Sql:
+def _store_sql(rows: int) -> Sql:
     values = ", ".join("(?, ?, ?, 0, ?, ?, ?)" for _ in range(rows))
     return Sql.numbered(f"INSERT INTO {_TABLE} (update_id, payload, status, attempts, received_at, claimed_by, "
                         f"claimed_until) VALUES {values} ON CONFLICT (update_id) DO NOTHING RETURNING update_id")
