@@ -13,6 +13,7 @@ once, just before the commit (`before_commit`).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -146,6 +147,10 @@ class _Grouped:
         self.member = member
         self.session = member.session
 
+    @property
+    def done(self) -> bool:
+        return self.member.done
+
     async def commit(self) -> None:
         await prepare_commit(self.session)
         await self.member.commit()
@@ -173,22 +178,17 @@ class Database:
     async def transaction(self) -> AsyncIterator[Transaction]:
         """A transaction the block ends with `commit()` or `rollback()`; left otherwise, it rolls back. On
         SQLite it shares the COMMIT of the transactions that waited for the connection with it."""
-        if self._group is not None:
-            async with self._group.member() as member:
-                grouped = _Grouped(member)
-                try:
-                    yield grouped
-                finally:
-                    if not member.done:
-                        await grouped.rollback()
-            return
-        async with self.sessions() as session:
-            standalone = _Standalone(session)
+        async with contextlib.AsyncExitStack() as stack:
+            transaction: _Standalone | _Grouped
+            if self._group is not None:
+                transaction = _Grouped(await stack.enter_async_context(self._group.member()))
+            else:
+                transaction = _Standalone(await stack.enter_async_context(self.sessions()))
             try:
-                yield standalone
+                yield transaction
             finally:
-                if not standalone.done:
-                    await standalone.rollback()
+                if not transaction.done:
+                    await transaction.rollback()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
