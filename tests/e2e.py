@@ -10,6 +10,7 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import select
@@ -82,6 +83,14 @@ class BotProcess:
 # A reporter that answers whatever the bot asks, from a table of answers.
 
 PROMPT_TIMEOUT = 45.0  # a ceiling for slow (loaded) machines, not a wait
+
+
+async def eventually(check: Callable[[], object], timeout: float = PROMPT_TIMEOUT) -> None:
+    """Wait until `check()` is true: for what the bot does in the background, with no message to wait for."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "timed out waiting for the bot"
+        await asyncio.sleep(0.05)
 
 
 def question_key(buttons: list[tuple[str, str | None]]) -> str | None:

@@ -81,3 +81,25 @@ def test_flood_limiter_forgets_people_idle_for_a_window():
     assert limiter.hit(5000)
     assert set(limiter._hits) == {5000} and limiter._warned == {}
     assert limiter.hit(1)  # a forgotten person starts afresh
+
+
+def test_start_up_objects_are_set_aside_and_collected_once_the_bot_has_settled():
+    import gc
+
+    from bot.app import resume_collection, settle_memory
+
+    gc.disable()  # as `python -m bot run` starts
+    try:
+        resume_collection()
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > 0  # start-up's objects are no longer walked by every collection
+        cycle: list[object] = []
+        cycle.append(cycle)
+        gc.freeze()  # garbage made during start-up, set aside with the rest
+        del cycle
+        before = gc.get_freeze_count()
+        settle_memory()
+        assert gc.isenabled() and gc.get_freeze_count() < before  # the set-aside garbage was collected
+    finally:
+        gc.unfreeze()
+        gc.enable()
