@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +27,13 @@ from storage.models import CardMessage, Case, CaseRecipient, Evidence, Indicator
 
 log = logging.getLogger(__name__)
 SWEEP_BATCH = 500  # cases per sweep; the next tick takes the rest
+
+
+class NewCase(Protocol):
+    """A case just created in the caller's transaction, with its children (`reports.Submitted`)."""
+
+    evidence: Sequence[Evidence]
+    indicators: Sequence[Indicator]
 
 
 @dataclass(frozen=True)
@@ -56,11 +63,15 @@ class Casework:
                    "low": s.ack_low_minutes}
         return timedelta(minutes=minutes.get(severity, s.ack_medium_minutes))
 
-    async def view(self, session: AsyncSession, case: Case, changed_by: str | None = None) -> cards.CardView:
+    async def view(self, session: AsyncSession, case: Case, changed_by: str | None = None, *,
+                   new: NewCase | None = None) -> cards.CardView:
         school = await units.by_id(session, case.unit_id)
         assert school is not None
-        evidence = (await cases.children_of(session, [case.id], Evidence))[case.id]
-        indicators = (await cases.children_of(session, [case.id], Indicator))[case.id]
+        if new is not None:
+            evidence, indicators = list(new.evidence), list(new.indicators)
+        else:
+            evidence = (await cases.children_of(session, [case.id], Evidence))[case.id]
+            indicators = (await cases.children_of(session, [case.id], Indicator))[case.id]
         return cards.CardView(case, school, evidence, indicators, changed_by)
 
     async def actor_label(self, session: AsyncSession, actor_id: int, role: str) -> str:
@@ -70,25 +81,30 @@ class Casework:
 
     # --- routing and cards -----------------------------------------------------------------------------
 
-    async def dispatch(self, session: AsyncSession, case: Case, now: datetime) -> list[CaseRecipient]:
-        """Route a new case and queue its card (and evidence) for every recipient."""
+    async def dispatch(self, session: AsyncSession, case: Case, now: datetime, *,
+                       new: NewCase | None = None) -> list[CaseRecipient]:
+        """Route a case and queue its card (and evidence) for every recipient not reached yet.
+
+        `new`: the case was created in this transaction (`reports.submit`), so it has no recipients yet,
+        reachable or not, and its evidence and indicators are in hand: none of it is read back (four of
+        the queries of confirming a report, bench B1)."""
         directory = await routing_store.load_directory(session, case.unit_id)
-        exclude = frozenset(await routing_store.unreachable_chats(session, case.id))
+        exclude = frozenset() if new is not None else frozenset(await routing_store.unreachable_chats(session, case.id))
         chosen = routing.route(routing.CaseFacts.of(case), directory, admin_ids=self.settings.admin_ids,
                                leak_threshold=self.settings.leak_threshold, exclude=exclude)
         if case.ack_due_at is None:
             case.ack_due_at = now + self.ack_window(case.severity)
-        return await self.deliver_to(session, case, chosen, now, "routed")
+        return await self.deliver_to(session, case, chosen, now, "routed", new=new)
 
     async def deliver_to(self, session: AsyncSession, case: Case, chosen: list[routing.Recipient], now: datetime,
-                         event_kind: str) -> list[CaseRecipient]:
+                         event_kind: str, *, new: NewCase | None = None) -> list[CaseRecipient]:
         """Record new recipients with the reason they were chosen, and queue their cards."""
         if not chosen:
             log.error("case %s: no recipient could be found (no responder, no officer, no ADMIN_IDS)", case.code)
         forum = {r.chat_id for r in chosen if r.is_forum}
         reasons = {r.chat_id: r.reasons for r in chosen}
-        added = await routing_store.record(session, case.id, chosen)
-        view = await self.view(session, case)
+        added = await routing_store.record(session, case.id, chosen, recorded=set() if new is not None else None)
+        view = await self.view(session, case, new=new)
         for recipient in added:
             why = reasons.get(recipient.chat_id) or (recipient.reason,)
             event = await cases.add_event(session, case.id, event_kind, at=now, data={

@@ -6,6 +6,7 @@ delivered twice finds the case the first one created instead of making another.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -23,6 +24,8 @@ from storage.models import Case, CaseEvent, Evidence, Indicator
 class Submitted:
     case: Case
     created: bool  # False when this draft had already become a case
+    evidence: Sequence[Evidence] = ()  # of a case created now (its cards show them)
+    indicators: Sequence[Indicator] = ()
 
 
 class ReportError(Exception):
@@ -70,7 +73,7 @@ async def submit(session: AsyncSession, draft: Draft, reporter_id: int, *, local
     created = CaseEvent(kind="created", public=True, at=now, actor_role="reporter",
                         data={"severity": case.severity, "evidence": len(evidence)})
     await cases.add(session, case, evidence, indicators, [created])
-    return Submitted(case, created=True)
+    return Submitted(case, created=True, evidence=evidence, indicators=indicators)
 
 
 async def recent_count(session: AsyncSession, reporter_id: int, now: datetime) -> int:

@@ -104,7 +104,7 @@ async def _confirm(query: CallbackQuery, message: Message, draft: Draft, session
         await message.answer(i18n.t("draft-lost"), reply_markup=keyboards.reporter_menu(i18n))
         return
     if submitted.created:
-        await casework.dispatch(session, submitted.case, now)  # cards go out in this same transaction
+        await casework.dispatch(session, submitted.case, now, new=submitted)  # cards go out in this transaction
     await state.clear()
     # The receipt is a promise that the case exists: like every reply it is sent only once the update's
     # transaction has committed (`bot.replies`). A crash before that re-handles the update, which finds the

@@ -78,10 +78,12 @@ async def load_directory(session: AsyncSession, unit_id: int) -> Directory:
 # --- recorded recipients -----------------------------------------------------------------------------------
 
 
-async def record(session: AsyncSession, case_id: int, recipients: Iterable[Recipient]) -> list[CaseRecipient]:
+async def record(session: AsyncSession, case_id: int, recipients: Iterable[Recipient], *,
+                 recorded: set[int] | None = None) -> list[CaseRecipient]:
     """Record the routing decision; returns the rows ADDED now, in order (chats already recorded for the case,
-    reachable or not, are skipped, so routing the same case again only adds newcomers)."""
-    seen = set(await session.scalars(_RECORDED, {"case_id": case_id}))
+    reachable or not, are skipped, so routing the same case again only adds newcomers). `recorded`: those
+    chats, when the caller knows them (none, for a case created in its transaction)."""
+    seen = set(await session.scalars(_RECORDED, {"case_id": case_id})) if recorded is None else set(recorded)
     added: list[CaseRecipient] = []
     for recipient in recipients:
         if recipient.chat_id in seen:

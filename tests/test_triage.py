@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from bot import cards
 from bot.casework import Casework
 from bot.drafts import Draft
 from bot.reports import submit
@@ -180,3 +181,34 @@ async def test_a_deleted_forum_topic_is_recreated_and_the_card_sent_there_again(
                                                                     OutboxMessage.status == "pending"))
         assert list(pending) == []
     assert kinds.count("topic_recreated") == 1
+
+
+async def test_a_confirmed_report_is_routed_without_reading_back_what_it_just_wrote(db, settings, catalog):
+    """Confirming a report creates the case and queues its cards in one transaction: the recipients, evidence
+    and indicators it just wrote are not queried again, and the card shows the same as one rendered later."""
+    from bot.drafts import EvidenceItem
+    from tests.databases import SentStatements
+
+    tree = await make_tree(db)
+    casework = Casework(settings, catalog)
+    async with db.session() as session:
+        session.add(Member(user_id=5001, unit_id=tree["ns"].id, role="leader", display_name="Cô Lan"))
+    draft = Draft.new(tree["ns"].id, tree["ns"].name, utcnow(), role="parent")
+    draft.type, draft.answers = "scam", dict(SCAM)
+    draft.evidence = [EvidenceItem(kind="photo", file_id="ph-1", file_unique_id="u1"),
+                      EvidenceItem(kind="link", text="https://lua-dao.example/nop-tien")]
+    async with SentStatements(db) as sent:
+        async with db.session() as session:
+            submitted = await submit(session, draft, 6001, locale="vi", now=utcnow(), tz=settings.tz,
+                                     leak_threshold=50)
+            await casework.dispatch(session, submitted.case, utcnow(), new=submitted)
+    reads = [s for s in sent.starting("SELECT") if any(f"FROM {table}" in s for table in
+                                                       ("case_recipients", "evidence", "indicators"))]
+    assert reads == []
+    card = next(row for row in await _outbox(db) if row.kind == "card")
+    async with db.session() as session:
+        case = await cases.by_code(session, submitted.case.code)
+        later = cards.render(await casework.view(session, case), catalog.translator("vi"), settings.tz)
+    assert card.chat_id == 5001 and card.payload["text"].startswith(later)
+    assert submitted.indicators and len(submitted.evidence) == 2  # so the two renderings had them to show
+    assert [row.kind for row in await _outbox(db)] == ["card", "media"]
