@@ -86,7 +86,7 @@ class _DeferredBuild(importlib.abc.MetaPathFinder):
 def build_shared() -> None:
     """Build `Message` before anything that contains it. pydantic reuses a built model's schema inside the
     models that contain it, but compiles a deferred one afresh inside each of them. The first poll, its first
-    reply and the first `Update` each compiled `Message` again: 0.47 s of start-up on the slow VM, 0.16 s
+    reply and the first `Update` each compiled `Message` again: 0.50 s of start-up on the slow VM, 0.16 s
     when `Message` comes first (bench B4)."""
     from aiogram.types import Message
 
