@@ -162,9 +162,9 @@ COMMANDS_AFTER = 1.0
 otherwise go out ahead of the first poll (bench B4)."""
 
 
-async def register_commands(bot: Bot, catalog: Catalog, *, after: float = 0.0) -> None:
-    """Command menus in both languages; a failure is logged, never fatal."""
-    await asyncio.sleep(after)
+async def register_commands(bot: Bot, catalog: Catalog) -> None:
+    """Command menus in both languages, `COMMANDS_AFTER` seconds after start; a failure is logged, never fatal."""
+    await asyncio.sleep(COMMANDS_AFTER)
     for code in catalog.bundles:
         i18n = catalog.translator(code)
         commands = [BotCommand(command=c, description=i18n.plain(f"cmd-{c}")) for c in COMMANDS]
@@ -335,8 +335,7 @@ class App:
             except TelegramUnauthorizedError:
                 raise SettingsError("Telegram does not accept BOT_TOKEN (401 Unauthorized): the bot was deleted "
                                     "or the token revoked. Copy the current token from @BotFather.") from None
-            tasks.append(asyncio.create_task(register_commands(self.bot, self.dp["catalog"], after=COMMANDS_AFTER),
-                                             name="commands"))
+            tasks.append(asyncio.create_task(register_commands(self.bot, self.dp["catalog"]), name="commands"))
             if endpoint is not None:
                 assert self.keeper is not None
                 await self.keeper.recover()  # our previous run's leftovers first, in update id order
