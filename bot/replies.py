@@ -176,8 +176,8 @@ class Ledger:
         while self._sent:
             await asyncio.sleep(SETTLE_EVERY)  # at 0, a turn of the loop: replies sent meanwhile join in
             keys, self._sent = self._sent, []
-            try:
-                async with self.db.session() as session:
+            try:  # a power cut may lose this, and repeat a reply: no fsync to wait for (`storage.group_commit`)
+                async with self.db.session(durable=False) as session:
                     await outbox.discard(session, keys, kind=KIND)
             except Exception as exc:
                 failures += 1

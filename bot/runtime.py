@@ -2,9 +2,9 @@
 
 aiogram's own polling asks for the next offset (which confirms the previous batch to Telegram) while
 handlers may still be running, so a crash there loses updates. Here a batch is first written to the
-inbox table, and only then is the next offset requested; handlers run from the stored copy, updates
-of one chat strictly in order, different chats concurrently. On start-up anything still pending is
-handled first, so a SIGKILL between "received" and "handled" delays an update but never eats it.
+inbox table, and the next offset is requested only once it is on disk; handlers run from the stored copy,
+updates of one chat strictly in order, different chats concurrently. On start-up anything still pending
+is handled first, so a SIGKILL between "received" and "handled" delays an update but never eats it.
 
 Several instances (webhook mode behind a load balancer): each stored row is claimed by the instance that
 stored it, for a lease it renews while working (`InboxKeeper`); a row whose lease ran out because its
@@ -25,9 +25,9 @@ import secrets
 import socket
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
@@ -45,6 +45,7 @@ MAX_ATTEMPTS = 3
 RETRY_DELAY = 0.5
 BACKOFF = BackoffConfig(min_delay=0.5, max_delay=10.0, factor=1.5, jitter=0.1)
 DEFAULT_LEASE = 60.0
+T = TypeVar("T")
 
 
 def instance_id(role: str | None = None) -> str:
@@ -246,7 +247,7 @@ class InboxKeeper:
 
 
 class InboxPoller:
-    """getUpdates → store → confirm (by the next offset) → handle."""
+    """getUpdates → store → handle, and sync → confirm (by the next offset)."""
 
     def __init__(self, bot: Bot, db: Database, processor: UpdateProcessor, *, timeout: int = 25,
                  allowed_updates: list[str] | None = None, keeper: InboxKeeper | None = None,
@@ -265,35 +266,56 @@ class InboxPoller:
         return await self.keeper.recover()
 
     async def _store(self, payloads: list[dict[str, Any]]) -> set[int] | None:
-        """Store a batch, waiting out a database outage; None when asked to stop meanwhile."""
+        """Store a batch, waiting out a database outage; None when asked to stop meanwhile.
+
+        The store is committed without waiting for the disk (`durable=False`), so its updates are handled
+        without waiting behind an fsync; the batch is confirmed to Telegram only after `_synced`."""
+        async def store() -> set[int]:
+            async with self.db.session(durable=False) as session:
+                return set(await inbox.store(session, payloads, claimed_by=self.keeper.instance,
+                                             lease=self.keeper.lease))
+        return await self._retrying("store updates", store)
+
+    async def _synced(self) -> bool:
+        """Wait until the batches stored so far are on disk; False when asked to stop meanwhile."""
+        async def sync() -> bool:
+            await self.db.until_durable()
+            return True
+        return bool(await self._retrying("sync stored updates", sync))
+
+    async def _retrying(self, what: str, attempt: Callable[[], Awaitable[T]]) -> T | None:
+        """`attempt()` until it succeeds, waiting out a database outage; None when asked to stop meanwhile."""
         backoff = Backoff(config=BACKOFF)
         while not self._stop.is_set():
             try:
-                async with self.db.session() as session:
-                    return set(await inbox.store(session, payloads, claimed_by=self.keeper.instance,
-                                                 lease=self.keeper.lease))
+                return await attempt()
             except Exception as exc:
                 down = await self.outages.suspect(exc) if self.outages is not None else None
                 if down is not None:
                     await self.outages.wait_back(down, self._stop)  # type: ignore[union-attr]
                     continue
-                log.warning("could not store updates (%s); retrying in %.1fs", describe(exc), backoff.next_delay)
+                log.warning("could not %s (%s); retrying in %.1fs", what, describe(exc), backoff.next_delay)
                 await backoff.asleep()
         return None
 
-    async def run(self, on_first_batch: Callable[[], None] | None = None) -> None:
+    async def run(self) -> None:
         await self.recover()
+        stop = asyncio.create_task(self._stop.wait())  # one for every round (a lone update has a round to itself)
+        try:
+            await self._poll(stop)
+        finally:
+            stop.cancel()
+
+    async def _poll(self, stop: asyncio.Task[Any]) -> None:
         offset: int | None = None
         backoff = Backoff(config=BACKOFF)
         while not self._stop.is_set():
             fetch = asyncio.create_task(raw_updates.get_updates(
                 self.bot, offset=offset, timeout=self.timeout, allowed_updates=self.allowed_updates))
-            stop = asyncio.create_task(self._stop.wait())
             done, _ = await asyncio.wait({fetch, stop}, return_when=asyncio.FIRST_COMPLETED)
             if fetch not in done:
                 fetch.cancel()
                 break
-            stop.cancel()
             try:
                 updates, payloads = fetch.result()
             except TelegramRetryAfter as exc:
@@ -309,9 +331,11 @@ class InboxPoller:
             fresh = await self._store(payloads)
             if fresh is None:
                 break  # stopping before the batch was stored: it is not confirmed, Telegram sends it again
-            offset = updates[-1].update_id + 1
             for update in updates:
                 if update.update_id in fresh:
                     self.processor.submit(update)
                 elif self.processor.metrics is not None:
                     self.processor.metrics.handled("duplicate")
+            if not await self._synced():
+                break  # stopping before the batch was on disk: it is not confirmed either
+            offset = updates[-1].update_id + 1

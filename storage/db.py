@@ -1,8 +1,10 @@
 """Engine and session set-up for SQLite (embedded default) and PostgreSQL.
 
-SQLite is tuned for a case store: WAL so readers never block the writer, `synchronous=FULL` so a power
-cut cannot eat the last confirmed report, foreign keys on, SQLite run on the event loop's thread
-(`storage.sqlite_inline`, which also waits out other processes' locks), and `BEGIN IMMEDIATE` so a
+SQLite is tuned for a case store: WAL so readers never block the writer, every commit on disk before it
+returns (an fsync of the WAL, what `synchronous=FULL` does) so a power cut cannot eat the last confirmed
+report, unless the transaction asked for less (`durable=False`, see `Database.transaction`), foreign keys
+on, SQLite run on the event loop's thread (`storage.sqlite_inline`, which also waits out other processes'
+locks), and `BEGIN IMMEDIATE` so a
 transaction takes the write lock up front instead of failing with "database is locked" when it upgrades
 from reading to writing under a concurrent writer. Transactions that queue for SQLite's one connection
 share one COMMIT (`storage.group_commit`); `Database.transaction()` hides which kind a caller gets.
@@ -28,8 +30,6 @@ from storage import sqlite_inline
 from storage.group_commit import GroupCommit, Member
 
 SQLITE_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=0",  # waits for another process's lock happen in `sqlite_inline`, off SQLite's sleep
 )
@@ -79,7 +79,16 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         for pragma in SQLITE_PRAGMAS:
             cursor.execute(pragma)
+        cursor.execute("PRAGMA journal_mode=WAL")
+        in_wal = str(cursor.fetchone()[0]).lower() == "wal"  # not for an in-memory database
+        cursor.execute("PRAGMA database_list")
+        path = next((row[2] for row in cursor.fetchall() if row[1] == "main"), "")
+        wal = f"{path}-wal" if in_wal and path else None
+        # In WAL mode the fsync of a durable commit is made by `sqlite_inline` (which can skip it for a lazy
+        # one); otherwise SQLite makes it at every commit.
+        cursor.execute(f"PRAGMA synchronous={'NORMAL' if wal else 'FULL'}")
         cursor.close()
+        dbapi_connection._connection.wal = wal
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
@@ -175,13 +184,17 @@ class Database:
         return self.engine.dialect.name
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
+    async def transaction(self, *, durable: bool = True) -> AsyncIterator[Transaction]:
         """A transaction the block ends with `commit()` or `rollback()`; left otherwise, it rolls back. On
-        SQLite it shares the COMMIT of the transactions that waited for the connection with it."""
+        SQLite it shares the COMMIT of the transactions that waited for the connection with it.
+
+        `durable=False`, for what a power cut may lose (or repeat) without harm: its commit is kept if the
+        process dies, but waits for no fsync; it is on disk after the next durable commit, or once
+        `until_durable()` returns. PostgreSQL commits every transaction durably."""
         async with contextlib.AsyncExitStack() as stack:
             transaction: _Standalone | _Grouped
             if self._group is not None:
-                transaction = _Grouped(await stack.enter_async_context(self._group.member()))
+                transaction = _Grouped(await stack.enter_async_context(self._group.member(durable=durable)))
             else:
                 transaction = _Standalone(await stack.enter_async_context(self.sessions()))
             try:
@@ -191,11 +204,16 @@ class Database:
                     await transaction.rollback()
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
+    async def session(self, *, durable: bool = True) -> AsyncIterator[AsyncSession]:
         """A session whose transaction commits when the block ends normally and rolls back otherwise."""
-        async with self.transaction() as transaction:
+        async with self.transaction(durable=durable) as transaction:
             yield transaction.session
             await transaction.commit()
+
+    async def until_durable(self) -> None:
+        """Everything committed so far, by `durable=False` transactions too, is on disk when this returns."""
+        if self._group is not None:
+            await self._group.until_durable()
 
     @asynccontextmanager
     async def current_or_new(self) -> AsyncIterator[AsyncSession]:

@@ -65,10 +65,11 @@ def _processors(dialect: Dialect) -> tuple[Callable[[Any], Any], Callable[[Any],
 class Direct:
     """The driver of one transaction, with the dialect's value conversions."""
 
-    def __init__(self, connection: AsyncConnection, raw: Any) -> None:
+    def __init__(self, connection: AsyncConnection, raw: Any, driver: Any = None) -> None:
         self.connection = connection
         self.dialect = connection.dialect.name
         self.raw = raw  # sqlite3.Connection on SQLite, else None (exec_driver_sql)
+        self.driver = driver  # SQLite: the `sqlite_inline.InlineConnection` around `raw`
         self.time_in, self.time_out, self.json_in, self.json_out = _processors(connection.dialect)
 
     @classmethod
@@ -91,10 +92,10 @@ class Direct:
     @classmethod
     async def on(cls, connection: AsyncConnection) -> Direct:
         """The driver under `connection`: SQLite's `sqlite3` connection itself, PostgreSQL's through SQLAlchemy."""
-        raw = None
-        if connection.dialect.name == "sqlite":
-            raw = (await connection.get_raw_connection()).driver_connection._conn  # type: ignore[union-attr]
-        return cls(connection, raw)
+        if connection.dialect.name != "sqlite":
+            return cls(connection, None)
+        driver = (await connection.get_raw_connection()).driver_connection
+        return cls(connection, driver._conn, driver)  # type: ignore[union-attr]
 
     @staticmethod
     def bind(session: AsyncSession, direct: Direct) -> None:

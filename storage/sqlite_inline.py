@@ -6,9 +6,17 @@ more than the work: bench B1 counted about thirty per intake update, each a roun
 thread switch and the loop's self-pipe, while the update holds the database's only connection, so every
 other update waits for them too (at 200 reporters the loop sat idle in epoll half of the time).
 
-Here those calls run at once, in the caller's thread, except COMMIT: its fsync (`synchronous=FULL`) usually
-takes a fraction of a millisecond but now and then 50–200 ms on a VM's disk, so it still runs on a thread
-(one hand-off per transaction), and the loop keeps serving and keeps time meanwhile.
+Here those calls run at once, in the caller's thread, except COMMIT: its fsync usually takes a fraction of
+a millisecond but now and then 50–200 ms on a VM's disk, so it still runs on a thread (one hand-off per
+transaction), and the loop keeps serving and keeps time meanwhile.
+
+Durability is chosen per commit. In WAL mode the connection runs at `synchronous=NORMAL` (SQLite then syncs
+the WAL only around checkpoints), and a durable commit — the default — is followed, in the same hand-off,
+by an fsync of the WAL file: what `synchronous=FULL` does at every commit, and an fsync of the WAL makes
+every frame written before it durable too. A commit marked `lazy` skips that fsync: it is in the WAL, so it
+survives the process dying, and it reaches the disk with the next durable commit (`storage.group_commit`).
+SQLite itself cannot do this: it refuses to change `synchronous` inside a transaction, and whether a group
+of transactions needs the fsync is known only when its last member commits.
 
 Another *process* holding SQLite's write lock (a CLI import, a backup) is not waited for inside SQLite,
 which would block the loop: the busy timeout is zero, and a call refused with "database is locked" is
@@ -21,6 +29,7 @@ SQLAlchemy's aiosqlite dialect is unchanged: it gets this connection through `as
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Generator
@@ -53,10 +62,26 @@ class _RunNow:
             future.set_result(result)
 
 
+def sync_file(path: str) -> None:
+    """fsync `path`, failing as SQLite fails on a broken disk (so outage detection knows it)."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+    except OSError as exc:
+        raise sqlite3.OperationalError(f"disk I/O error: could not sync {path}: {exc}") from exc
+
+
 class InlineConnection(aiosqlite.Connection):
     def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int = 64) -> None:
         super().__init__(connector, iter_chunk_size)
         self._tx = _RunNow()  # type: ignore[assignment]
+        self.wal: str | None = None
+        """The WAL file to fsync after a durable commit; None when SQLite syncs at every commit itself
+        (`synchronous=FULL`, as outside WAL mode). Set by `storage.db` once the journal mode is known."""
+        self.lazy = False  # the next commit only: no fsync (reset by it)
 
     def __await__(self) -> Generator[Any, None, aiosqlite.Connection]:
         return self._connect().__await__()  # no thread to start
@@ -72,8 +97,16 @@ class InlineConnection(aiosqlite.Connection):
     async def commit(self) -> None:
         """On a thread: a commit waits for its fsync, which on a VM's disk now and then takes 50–200 ms. The
         loop keeps time meanwhile: it paces the delivery worker's sends, and a send held up behind a stalled
-        commit would reach Telegram bunched with the next ones (bench B2: a 429, a second of silence)."""
-        await self._call(self._conn.commit, off_loop=True)
+        commit would reach Telegram bunched with the next ones (bench B2: a 429, a second of silence).
+        Durable unless `lazy` was set for this commit (module doc)."""
+        wal = None if self.lazy else self.wal
+        self.lazy = False
+        await self._call(partial(self._commit, wal), off_loop=True)
+
+    def _commit(self, wal: str | None) -> None:
+        self._conn.commit()
+        if wal is not None:
+            sync_file(wal)
 
     async def _call(self, function: Callable[[], Any], *, off_loop: bool) -> Any:
         if not self._running or not self._connection:

@@ -165,3 +165,87 @@ async def test_a_transaction_waiting_too_long_for_the_connection_fails_instead_o
         async with db.session():
             async with db.session():  # nested: it can never get the connection its caller holds
                 pass
+
+
+# --- durable and lazy commits ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every fsync `sqlite_inline` makes after a commit (the files synced)."""
+    made: list[str] = []
+    original = sqlite_inline.sync_file
+
+    def counted(path: str) -> None:
+        original(path)
+        made.append(path)
+
+    monkeypatch.setattr(sqlite_inline, "sync_file", counted)
+    return made
+
+
+async def _write_lazily(db: Database, value: str) -> None:
+    async with db.session(durable=False) as session:
+        await session.execute(text("INSERT INTO scratch VALUES (:v)"), {"v": value})
+
+
+async def test_a_durable_commit_syncs_the_wal_and_a_lazy_one_leaves_it_to_the_next_sync(
+        db: Database, fsyncs: list[str]) -> None:
+    await _write(db, "durable")
+    assert len(fsyncs) == 1 and fsyncs[0].endswith("-wal")
+    await _write_lazily(db, "lazy")
+    assert len(fsyncs) == 1  # committed, not synced
+    assert await _stored(db) == {"durable", "lazy"}  # and visible at once
+    await db.until_durable()
+    assert len(fsyncs) == 2  # the lazy commit is on disk now
+    await db.until_durable()
+    await _write(db, "durable again")
+    await db.until_durable()
+    assert len(fsyncs) == 3  # nothing was left to sync either time
+
+
+async def test_a_group_syncs_once_when_any_of_its_members_is_durable(db: Database, commits: list[str],
+                                                                     fsyncs: list[str]) -> None:
+    async def group(*writers: Any) -> None:
+        async with db.transaction(durable=False) as first:
+            tasks = [asyncio.ensure_future(writer) for writer in writers]
+            await asyncio.sleep(0)
+            await first.session.execute(text("INSERT INTO scratch VALUES ('first')"))
+            await first.commit()
+        await asyncio.gather(*tasks)
+
+    await group(_write_lazily(db, "a"), _write_lazily(db, "b"))
+    assert commits == ["ok"] and fsyncs == []  # nobody asked for the disk
+    await group(_write_lazily(db, "c"), _write(db, "d"), _write_lazily(db, "e"))
+    assert commits == ["ok", "ok"] and len(fsyncs) == 1  # one COMMIT, one fsync, the lazy members' too
+    await db.until_durable()
+    assert len(fsyncs) == 1  # the first group's commit was covered by the second's fsync
+
+
+async def test_sqlite_syncs_every_commit_itself_where_it_has_no_wal(tmp_path: Any, fsyncs: list[str]) -> None:
+    """WAL mode: NORMAL, and the fsync is ours; an in-memory database has no WAL: FULL, as always."""
+    for url, expected in ((f"sqlite+aiosqlite:///{tmp_path}/file.db", 1), ("sqlite+aiosqlite:///:memory:", 2)):
+        database = Database(url)
+        try:
+            async with database.session() as session:
+                assert (await session.execute(text("PRAGMA synchronous"))).scalar_one() == expected
+            assert len(fsyncs) == (1 if expected == 1 else 0)
+            await database.until_durable()
+        finally:
+            await database.dispose()
+        fsyncs.clear()
+
+
+async def test_a_failing_sync_is_an_outage_not_a_bug(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The disk refusing the fsync fails the commit as SQLite's own I/O error would: the update waits."""
+    def broken(path: str) -> None:
+        raise sqlite3.OperationalError("disk I/O error: could not sync")
+
+    monkeypatch.setattr(sqlite_inline, "sync_file", broken)
+    with pytest.raises(OperationalError) as caught:
+        await _write(db, "x")
+    assert dependency_of(caught.value) == DATABASE
+    await _write_lazily(db, "y")  # the connection still works
+    with pytest.raises(OperationalError) as caught:
+        await db.until_durable()
+    assert dependency_of(caught.value) == DATABASE

@@ -204,3 +204,36 @@ def test_no_filter_or_handler_of_the_tree_runs_in_a_thread() -> None:
                 threaded += [f"{router.name}.{name} {handler.callback.__name__}: {f.callback!r}"
                              for f in handler.filters or [] if not f.awaitable]
     assert threaded == []
+
+
+async def test_a_batch_is_confirmed_to_telegram_only_once_it_is_on_disk(harness, db, monkeypatch):
+    """The batch is stored without waiting for the disk, and handed to its handlers at once; the next
+    getUpdates, whose offset confirms the batch to Telegram, is asked only after it was synced."""
+    update = harness.message_update(harness.user(), "/start")
+    events: list[object] = []
+
+    async def get_updates(bot, *, offset=None, **kwargs):  # type: ignore[no-untyped-def]
+        events.append(("getUpdates", offset))
+        if offset is None:
+            return [update], [update.model_dump(mode="json", exclude_none=True, by_alias=True)]
+        poller.stop()
+        return [], []
+
+    original_store, original_sync = inbox.store, db.until_durable
+
+    async def store(session, payloads, **kwargs):  # type: ignore[no-untyped-def]
+        events.append("stored")
+        return await original_store(session, payloads, **kwargs)
+
+    async def until_durable() -> None:
+        events.append("synced")
+        await original_sync()
+
+    monkeypatch.setattr(runtime.raw_updates, "get_updates", get_updates)
+    monkeypatch.setattr(runtime.inbox, "store", store)
+    monkeypatch.setattr(db, "until_durable", until_durable)
+    poller = InboxPoller(harness.bot, db, harness.processor)
+    await poller.run()
+    await harness.processor.wait_idle()
+    assert events == [("getUpdates", None), "stored", "synced", ("getUpdates", update.update_id + 1)]
+    assert [r.status for r in await _rows(db)] == ["done"]
