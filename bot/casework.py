@@ -23,7 +23,7 @@ from bot.presenting import type_label
 from bot.settings import Settings
 from storage import cases, outbox, reporters, units
 from storage import routing as routing_store
-from storage.models import CardMessage, Case, CaseRecipient, Evidence, Indicator, Member
+from storage.models import CardMessage, Case, CaseRecipient, Evidence, Indicator, Member, Unit
 
 log = logging.getLogger(__name__)
 SWEEP_BATCH = 500  # cases per sweep; the next tick takes the rest
@@ -34,6 +34,7 @@ class NewCase(Protocol):
 
     evidence: Sequence[Evidence]
     indicators: Sequence[Indicator]
+    school: Unit | None
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class Casework:
 
     async def view(self, session: AsyncSession, case: Case, changed_by: str | None = None, *,
                    new: NewCase | None = None) -> cards.CardView:
-        school = await units.by_id(session, case.unit_id)
+        school = new.school if new is not None and new.school is not None else await units.by_id(session, case.unit_id)
         assert school is not None
         if new is not None:
             evidence, indicators = list(new.evidence), list(new.indicators)
@@ -86,8 +87,8 @@ class Casework:
         """Route a case and queue its card (and evidence) for every recipient not reached yet.
 
         `new`: the case was created in this transaction (`reports.submit`), so it has no recipients yet,
-        reachable or not, and its evidence and indicators are in hand: none of it is read back (four of
-        the queries of confirming a report, bench B1)."""
+        reachable or not, and its school, evidence and indicators are in hand: none of it is read back
+        (five of the queries of confirming a report, bench B1)."""
         directory = await routing_store.load_directory(session, case.unit_id)
         exclude = frozenset() if new is not None else frozenset(await routing_store.unreachable_chats(session, case.id))
         chosen = routing.route(routing.CaseFacts.of(case), directory, admin_ids=self.settings.admin_ids,

@@ -6,7 +6,7 @@ delivered twice finds the case the first one created instead of making another.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -17,7 +17,7 @@ from bot.drafts import Draft
 from bot.intake import IncidentType, assess_severity, extract_indicators
 from bot.intake.flows import prune_answers
 from storage import cases, units
-from storage.models import Case, CaseEvent, Evidence, Indicator
+from storage.models import Case, CaseEvent, Evidence, Indicator, Unit
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class Submitted:
     created: bool  # False when this draft had already become a case
     evidence: Sequence[Evidence] = ()  # of a case created now (its cards show them)
     indicators: Sequence[Indicator] = ()
+    school: Unit | None = None  # of a case created now
 
 
 class ReportError(Exception):
@@ -38,11 +39,13 @@ def case_code(unit_code: str, year: int, seq: int) -> str:
 
 
 async def submit(session: AsyncSession, draft: Draft, reporter_id: int, *, locale: str, now: datetime,
-                 tz: ZoneInfo, leak_threshold: int, copy_files: bool = False) -> Submitted:
+                 tz: ZoneInfo, leak_threshold: int, copy_files: bool = False,
+                 ack_window: Callable[[str], timedelta] | None = None) -> Submitted:
     """The case for `draft`, created in the caller's transaction unless this draft already made one.
 
     `copy_files` (EVIDENCE_DIR set) queues the evidence files for `bot.evidence_copies`, which downloads
-    them after this transaction commits."""
+    them after this transaction commits. `ack_window` (`Casework.ack_window`): the case is created with its
+    deadline for acknowledging, instead of being updated again once routed."""
     existing = await cases.by_submission(session, draft.id)
     if existing is not None:
         return Submitted(existing, created=False)
@@ -66,6 +69,7 @@ async def submit(session: AsyncSession, draft: Draft, reporter_id: int, *, local
         contact_phone=None if draft.anonymous else draft.contact_phone,
         money_lost=answers.get("amount") if answers.get("money_sent") == "yes" else None,
         created_at=now, updated_at=now,
+        ack_due_at=now + ack_window(str(assessment.severity)) if ack_window is not None else None,
     )
     evidence = [Evidence(position=i, **asdict(item), copy_due_at=now if copy_files and item.file_id else None)
                 for i, item in enumerate(draft.evidence)]
@@ -73,7 +77,7 @@ async def submit(session: AsyncSession, draft: Draft, reporter_id: int, *, local
     created = CaseEvent(kind="created", public=True, at=now, actor_role="reporter",
                         data={"severity": case.severity, "evidence": len(evidence)})
     await cases.add(session, case, evidence, indicators, [created])
-    return Submitted(case, created=True, evidence=evidence, indicators=indicators)
+    return Submitted(case, created=True, evidence=evidence, indicators=indicators, school=school)
 
 
 async def recent_count(session: AsyncSession, reporter_id: int, now: datetime) -> int:

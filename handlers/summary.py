@@ -97,7 +97,8 @@ async def _confirm(query: CallbackQuery, message: Message, draft: Draft, session
     try:
         submitted = await reports.submit(session, draft, query.from_user.id, locale=locale, now=now, tz=settings.tz,
                                          leak_threshold=settings.leak_threshold,
-                                         copy_files=settings.evidence_dir is not None)
+                                         copy_files=settings.evidence_dir is not None,
+                                         ack_window=casework.ack_window)
     except reports.ReportError:
         await query.answer()
         await state.clear()

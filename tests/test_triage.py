@@ -200,11 +200,14 @@ async def test_a_confirmed_report_is_routed_without_reading_back_what_it_just_wr
     async with SentStatements(db) as sent:
         async with db.session() as session:
             submitted = await submit(session, draft, 6001, locale="vi", now=utcnow(), tz=settings.tz,
-                                     leak_threshold=50)
+                                     leak_threshold=50, ack_window=casework.ack_window)
             await casework.dispatch(session, submitted.case, utcnow(), new=submitted)
     reads = [s for s in sent.starting("SELECT") if any(f"FROM {table}" in s for table in
                                                        ("case_recipients", "evidence", "indicators"))]
     assert reads == []
+    assert len([s for s in sent.starting("SELECT") if "FROM units WHERE units.id =" in s]) == 1  # the school
+    assert sent.starting("UPDATE cases") == []  # created with its deadline, not updated once routed
+    assert submitted.case.ack_due_at is not None
     card = next(row for row in await _outbox(db) if row.kind == "card")
     async with db.session() as session:
         case = await cases.by_code(session, submitted.case.code)
