@@ -66,7 +66,9 @@ class Casework:
 
     async def view(self, session: AsyncSession, case: Case, changed_by: str | None = None, *,
                    new: NewCase | None = None) -> cards.CardView:
-        school = new.school if new is not None and new.school is not None else await units.by_id(session, case.unit_id)
+        school = new.school if new is not None else None
+        if school is None:
+            school = await units.by_id(session, case.unit_id)
         assert school is not None
         if new is not None:
             evidence, indicators = list(new.evidence), list(new.indicators)

@@ -4,10 +4,10 @@ SQLite is tuned for a case store: WAL so readers never block the writer, every c
 returns (an fsync of the WAL, what `synchronous=FULL` does) so a power cut cannot eat the last confirmed
 report, unless the transaction asked for less (`durable=False`, see `Database.transaction`), foreign keys
 on, SQLite run on the event loop's thread (`storage.sqlite_inline`, which also waits out other processes'
-locks), and `BEGIN IMMEDIATE` so a
-transaction takes the write lock up front instead of failing with "database is locked" when it upgrades
-from reading to writing under a concurrent writer. Transactions that queue for SQLite's one connection
-share one COMMIT (`storage.group_commit`); `Database.transaction()` hides which kind a caller gets.
+locks), and `BEGIN IMMEDIATE` so a transaction takes the write lock up front instead of failing with
+"database is locked" when it upgrades from reading to writing under a concurrent writer. Transactions that
+queue for SQLite's one connection share one COMMIT (`storage.group_commit`); `Database.transaction()` hides
+which kind a caller gets.
 
 Writes that several steps of one transaction change (the conversation state) are held back and made
 once, just before the commit (`before_commit`).
@@ -83,12 +83,15 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         in_wal = str(cursor.fetchone()[0]).lower() == "wal"  # not for an in-memory database
         cursor.execute("PRAGMA database_list")
         path = next((row[2] for row in cursor.fetchall() if row[1] == "main"), "")
-        wal = f"{path}-wal" if in_wal and path else None
+        driver = dbapi_connection._connection
+        inline = isinstance(driver, sqlite_inline.InlineConnection)
+        wal = f"{path}-wal" if in_wal and path and inline else None
         # In WAL mode the fsync of a durable commit is made by `sqlite_inline` (which can skip it for a lazy
         # one); otherwise SQLite makes it at every commit.
         cursor.execute(f"PRAGMA synchronous={'NORMAL' if wal else 'FULL'}")
         cursor.close()
-        dbapi_connection._connection.wal = wal
+        if inline:
+            driver.wal = wal
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
