@@ -55,8 +55,7 @@ class Casework:
 
     async def translator(self, session: AsyncSession, chat_id: int) -> Translator:
         """A responder's or reporter's own language; groups get the default."""
-        profile = await reporters.get(session, chat_id) if chat_id > 0 else None
-        return self.catalog.translator(profile.locale if profile else None)
+        return self.catalog.translator(await reporters.locale_of(session, chat_id) if chat_id > 0 else None)
 
     def ack_window(self, severity: str) -> timedelta:
         s = self.settings

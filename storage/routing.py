@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.routing import ROLES, Directory, Recipient
+from storage.direct import Direct, Sql
 from storage.models import CaseRecipient, Member, ResponderGroup, Unit
 
 MAX_DEPTH = 8
@@ -39,20 +40,21 @@ def unit_chain() -> CTE:
     )
 
 
-@functools.cache
-def _directory_queries() -> tuple[Any, Any, Any]:
-    """The three queries of `load_directory`, built once: building the recursive CTE and its column
-    collections anew cost 14 ms of CPU per confirmed report on the slow VM, more than the rest of the
-    update (bench B1)."""
-    chain = unit_chain()
-    units = select(chain.c.id, chain.c.parent_id, chain.c.kind).order_by(chain.c.depth)
-    members = (select(Member.unit_id, Member.user_id, Member.role)
-               .where(Member.unit_id.in_(bindparam("ids", expanding=True)), Member.active.is_(True))
-               .order_by(Member.id))
-    groups = (select(ResponderGroup.unit_id, ResponderGroup.chat_id, ResponderGroup.is_forum)
-              .where(ResponderGroup.unit_id.in_(bindparam("ids", expanding=True)), ResponderGroup.active.is_(True))
-              .order_by(ResponderGroup.id))
-    return units, members, groups
+# The three queries of `load_directory`, on the driver (`storage.direct`): every confirmed report runs them,
+# and through SQLAlchemy's statement path they cost ~0.4 ms of CPU each on the slow VM (bench B1). The chain
+# is `unit_chain()`'s recursive CTE, written out.
+_CHAIN = Sql.numbered(
+    f"WITH RECURSIVE chain(id, parent_id, kind, depth) AS ("
+    f"SELECT id, parent_id, kind, 0 FROM {Unit.__tablename__} WHERE id = ? "
+    f"UNION ALL SELECT parent.id, parent.parent_id, parent.kind, chain.depth + 1 "
+    f"FROM {Unit.__tablename__} AS parent JOIN chain ON parent.id = chain.parent_id WHERE chain.depth < {MAX_DEPTH}) "
+    f"SELECT id, parent_id, kind FROM chain ORDER BY depth")
+
+
+def _of_units(direct: Direct, table: str, columns: str, count: int) -> str:
+    """Active rows of `table` in `count` units, in the order they were added."""
+    return (f"SELECT {columns} FROM {table} WHERE active = {direct.marks(1)} "
+            f"AND unit_id IN ({direct.marks(count, start=2)}) ORDER BY id")
 
 
 async def load_directory(session: AsyncSession, unit_id: int) -> Directory:
@@ -61,17 +63,19 @@ async def load_directory(session: AsyncSession, unit_id: int) -> Directory:
     Three queries whatever the number of members (chain, members, groups). An unknown unit gives an empty
     directory (routing then falls back to the admins).
     """
-    units_query, members_query, groups_query = _directory_queries()
-    units = (await session.execute(units_query, {"unit_id": unit_id})).all()
-    ids = [row.id for row in units]
+    direct = await Direct.of(session)
+    units = await direct.rows(_CHAIN, (unit_id,))
+    ids = [row[0] for row in units]
     if not ids:
         return Directory(units={})
-    members = (await session.execute(members_query, {"ids": ids})).all()
-    groups = (await session.execute(groups_query, {"ids": ids})).all()
+    members = await direct.rows(_of_units(direct, Member.__tablename__, "unit_id, user_id, role", len(ids)),
+                                (True, *ids))
+    groups = await direct.rows(_of_units(direct, ResponderGroup.__tablename__, "unit_id, chat_id, is_forum",
+                                         len(ids)), (True, *ids))
     return Directory.build(
-        units=[(row.id, row.parent_id, row.kind) for row in units],
-        members=[(row.unit_id, row.user_id, row.role) for row in members],
-        groups=[(row.unit_id, row.chat_id, bool(row.is_forum)) for row in groups],
+        units=[(row[0], row[1], row[2]) for row in units],
+        members=[(row[0], row[1], row[2]) for row in members],
+        groups=[(row[0], row[1], bool(row[2])) for row in groups],
     )
 
 
@@ -180,7 +184,7 @@ async def can_act(session: AsyncSession, user_id: int, unit_id: int) -> str | No
 
 @functools.cache
 def _can_act_query() -> Any:
-    """Built once (see `_directory_queries`): every triage press runs it."""
+    """Built once: every triage press runs it (building the recursive CTE anew cost more than running it)."""
     chain = unit_chain()
     return (select(Member.role, chain.c.depth)
             .join(chain, Member.unit_id == chain.c.id)
