@@ -18,6 +18,7 @@ until the bot has finished handling it (for `IntakeBot`: committed and marked do
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import json
 import random
@@ -60,11 +61,12 @@ class ScriptMismatch(AssertionError):
 
 
 class Source:
-    """Updates waiting for getUpdates, and the latest inline keyboard each chat was shown."""
+    """Updates waiting for getUpdates, and the latest inline keyboard each chat was shown. As Telegram,
+    it keeps handing out an update until a getUpdates offset past it confirms it."""
 
     def __init__(self, round_trip: float = 0.0) -> None:
         self.round_trip = round_trip  # seconds each Bot API call other than getUpdates takes to be answered
-        self._pending: list[dict[str, Any]] = []
+        self._pending: collections.deque[dict[str, Any]] = collections.deque()  # in update id order
         self._arrived = asyncio.Event()
         self.keyboards: dict[int, tuple[int, list[str]]] = {}  # chat id -> (message id, callback data)
         self.api_calls = 0
@@ -74,16 +76,18 @@ class Source:
         self._pending.append(payload)
         self._arrived.set()
 
-    async def take(self, limit: int, wait: float) -> list[dict[str, Any]]:
-        if not self._pending:
+    async def take(self, offset: int | None, limit: int, wait: float) -> list[dict[str, Any]]:
+        pending = self._pending
+        while offset is not None and pending and pending[0]["update_id"] < offset:
+            pending.popleft()  # confirmed: forgotten
+        if not pending:
             self._arrived.clear()
             try:
                 await asyncio.wait_for(self._arrived.wait(), wait)
             except TimeoutError:
                 return []
-        batch, self._pending = self._pending[:limit], self._pending[limit:]
         self.batches += 1
-        return batch
+        return list(itertools.islice(pending, limit))
 
     def saw(self, method: TelegramMethod[Any], result: Any) -> None:
         markup = getattr(method, "reply_markup", None)
@@ -109,7 +113,7 @@ class InstantSession(MockedSession):
     async def make_request(self, bot: Bot, method: TelegramMethod[Any],
                            timeout: int | None = None) -> Any:  # noqa: ASYNC109 - aiogram's signature
         if isinstance(method, GetUpdates):  # decoded from JSON text by aiogram, as after HTTP
-            batch = await self.source.take(method.limit or 100, float(method.timeout or 0))
+            batch = await self.source.take(method.offset, method.limit or 100, float(method.timeout or 0))
             pin_response_type(method)  # as production's session middleware does
             return self.check_response(bot, method, 200, json.dumps({"ok": True, "result": batch})).result
         self.source.api_calls += 1

@@ -46,7 +46,7 @@ from bot.telegram_quirks import ToleratedRefusals
 from handlers import build_router
 from handlers.evidence import settle_albums
 from handlers.keyboards import reporter_menu
-from handlers.middlewares import DbSessionMiddleware, FloodMiddleware, I18nMiddleware
+from handlers.middlewares import DbSessionMiddleware, FloodMiddleware, I18nMiddleware, LazyCommitMiddleware
 from storage import inbox
 from storage.db import Database
 from storage.fsm import SqlStorage
@@ -128,6 +128,9 @@ def make_dispatcher(db: Database, catalog: Catalog, settings: Settings, storage:
     dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(I18nMiddleware(catalog))
     dp.update.outer_middleware(FloodMiddleware(SlidingWindow(settings.flood_messages, settings.flood_window_seconds)))
+    lazy = LazyCommitMiddleware()  # inner middlewares of the root apply to every router's handlers
+    dp.message.middleware(lazy)
+    dp.callback_query.middleware(lazy)
     dp["db"], dp["catalog"], dp["settings"] = db, catalog, settings
     dp["casework"] = casework or Casework(settings, catalog)
     dp.include_router(build_router())

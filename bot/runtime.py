@@ -2,9 +2,10 @@
 
 aiogram's own polling asks for the next offset (which confirms the previous batch to Telegram) while
 handlers may still be running, so a crash there loses updates. Here a batch is first written to the
-inbox table, and the next offset is requested only once it is on disk; handlers run from the stored copy,
-updates of one chat strictly in order, different chats concurrently. On start-up anything still pending
-is handled first, so a SIGKILL between "received" and "handled" delays an update but never eats it.
+inbox table, and no offset past it is sent until it is on disk (`InboxPoller`); handlers run from the
+stored copy, updates of one chat strictly in order, different chats concurrently. On start-up anything
+still pending is handled first, so a SIGKILL between "received" and "handled" delays an update but never
+eats it.
 
 Several instances (webhook mode behind a load balancer): each stored row is claimed by the instance that
 stored it, for a lease it renews while working (`InboxKeeper`); a row whose lease ran out because its
@@ -246,8 +247,55 @@ class InboxKeeper:
                 log.exception("inbox recovery failed; will retry")
 
 
+SYNC_PATIENCE = 0.005
+"""Seconds fetching waits for the sync of the batches stored so far before asking Telegram again with the
+offset the disk allows (a sync usually takes well under that; bench B1 saw single fsyncs of up to a second)."""
+
+
+class _Confirming:
+    """What the poller may confirm to Telegram: the updates it stored, once a sync has put them on disk.
+    One sync at a time runs beside the handlers; each covers everything stored when it began."""
+
+    def __init__(self, synced: Callable[[], Awaitable[bool]]) -> None:
+        self._synced = synced
+        self.stored: int | None = None  # one past the newest update stored
+        self.confirmed: int | None = None  # the offset to send: everything below it is on disk
+        self._task: asyncio.Task[bool] | None = None
+        self._target: int | None = None
+
+    async def settle(self, stop: asyncio.Task[Any]) -> bool:
+        """Start syncing what is stored and not yet on disk, and wait for it up to `SYNC_PATIENCE`;
+        False when stopping, or when the sync gave up because the poller is stopping."""
+        if self._task is None and self.stored != self.confirmed:
+            self._task, self._target = asyncio.create_task(self._synced()), self.stored
+        if self._task is None:
+            return True
+        done, _ = await asyncio.wait({self._task, stop}, timeout=SYNC_PATIENCE, return_when=asyncio.FIRST_COMPLETED)
+        if self._task in done:
+            task, self._task = self._task, None
+            if not task.result():
+                return False
+            self.confirmed = self._target
+            if self.stored != self.confirmed:  # stored meanwhile: the next sync begins at once
+                self._task, self._target = asyncio.create_task(self._synced()), self.stored
+            return True
+        return stop not in done
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+
 class InboxPoller:
-    """getUpdates → store → handle, and sync → confirm (by the next offset)."""
+    """getUpdates → store → handle, and sync → confirm (by a later getUpdates' offset).
+
+    An offset confirms to Telegram every update below it, and Telegram then forgets them: it only ever
+    goes past updates that are on disk. A batch is stored without waiting for the disk and handed to its
+    handlers at once, and the sync that makes it confirmable runs beside them. Fetching waits for that sync
+    only briefly (`SYNC_PATIENCE`): while the disk is slow (an fsync of this VM's disk can take a second,
+    bench B1), getUpdates is asked again with the offset the disk allows so far. Telegram answers with the
+    batches not yet confirmed, which are skipped before they are even parsed (`raw_updates`), and with
+    whatever arrived since, which is stored and handled as usual: one slow fsync delays no one's answer."""
 
     def __init__(self, bot: Bot, db: Database, processor: UpdateProcessor, *, timeout: int = 25,
                  allowed_updates: list[str] | None = None, keeper: InboxKeeper | None = None,
@@ -301,17 +349,19 @@ class InboxPoller:
     async def run(self) -> None:
         await self.recover()
         stop = asyncio.create_task(self._stop.wait())  # one for every round (a lone update has a round to itself)
+        sync = _Confirming(self._synced)
         try:
-            await self._poll(stop)
+            await self._poll(stop, sync)
         finally:
             stop.cancel()
+            sync.cancel()
 
-    async def _poll(self, stop: asyncio.Task[Any]) -> None:
-        offset: int | None = None
+    async def _poll(self, stop: asyncio.Task[Any], sync: _Confirming) -> None:
         backoff = Backoff(config=BACKOFF)
         while not self._stop.is_set():
             fetch = asyncio.create_task(raw_updates.get_updates(
-                self.bot, offset=offset, timeout=self.timeout, allowed_updates=self.allowed_updates))
+                self.bot, offset=sync.confirmed, timeout=self.timeout, allowed_updates=self.allowed_updates,
+                skip_below=sync.stored))
             done, _ = await asyncio.wait({fetch, stop}, return_when=asyncio.FIRST_COMPLETED)
             if fetch not in done:
                 fetch.cancel()
@@ -326,16 +376,23 @@ class InboxPoller:
                 await backoff.asleep()
                 continue
             backoff.reset()
-            if not updates:
-                continue
-            fresh = await self._store(payloads)
-            if fresh is None:
+            new = [(u, p) for u, p in zip(updates, payloads, strict=True) if sync.stored is None
+                   or u.update_id >= sync.stored]  # a batch asked for again before its sync ended: skipped
+            if new and not await self._take([u for u, _ in new], [p for _, p in new]):
                 break  # stopping before the batch was stored: it is not confirmed, Telegram sends it again
-            for update in updates:
-                if update.update_id in fresh:
-                    self.processor.submit(update)
-                elif self.processor.metrics is not None:
-                    self.processor.metrics.handled("duplicate")
-            if not await self._synced():
+            if new:
+                sync.stored = new[-1][0].update_id + 1
+            if not await sync.settle(stop):
                 break  # stopping before the batch was on disk: it is not confirmed either
-            offset = updates[-1].update_id + 1
+
+    async def _take(self, updates: list[Update], payloads: list[dict[str, Any]]) -> bool:
+        """Store a batch and hand what is new in it to the processor; False when asked to stop first."""
+        fresh = await self._store(payloads)
+        if fresh is None:
+            return False
+        for update in updates:
+            if update.update_id in fresh:
+                self.processor.submit(update)
+            elif self.processor.metrics is not None:
+                self.processor.metrics.handled("duplicate")
+        return True

@@ -24,6 +24,7 @@ from bot.text import fold
 from handlers import intake_ui as ui
 from handlers.callbacks import AnonCb, EvidenceCb
 from handlers.filters import CallbackPrefix, NotCommand, PrivateChat
+from handlers.middlewares import CONVERSATION_STEP
 from handlers.states import Intake
 from storage.db import current_session
 
@@ -250,12 +251,13 @@ async def contact(message: Message, state: FSMContext, i18n: Translator) -> None
 
 
 def build() -> Router:
+    step = CONVERSATION_STEP  # every handler here moves the reporter's own conversation on (handlers.middlewares)
     router = Router(name="evidence")
     router.callback_query.filter(CallbackPrefix(EvidenceCb, AnonCb))
     router.message.filter(PrivateChat())
-    router.callback_query.register(evidence_button, EvidenceCb.filter())
-    router.callback_query.register(identity_button, AnonCb.filter())
-    router.message.register(receive, StateFilter(Intake.evidence), NotCommand())
-    router.message.register(contact, StateFilter(Intake.contact), NotCommand())
-    router.message.register(identity_typed, StateFilter(Intake.identity))
+    router.callback_query.register(evidence_button, EvidenceCb.filter(), flags=step)
+    router.callback_query.register(identity_button, AnonCb.filter(), flags=step)
+    router.message.register(receive, StateFilter(Intake.evidence), NotCommand(), flags=step)
+    router.message.register(contact, StateFilter(Intake.contact), NotCommand(), flags=step)
+    router.message.register(identity_typed, StateFilter(Intake.identity), flags=step)
     return router

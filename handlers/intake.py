@@ -25,6 +25,7 @@ from bot.settings import Settings
 from handlers import intake_ui as ui
 from handlers.callbacks import AnswerCb, NavCb, ResumeCb, RoleCb, TypeCb
 from handlers.filters import CallbackPrefix, HasText, MenuText, NotCommand, NoText, NotInvite, PrivateChat
+from handlers.middlewares import CONVERSATION_STEP
 from handlers.onboarding import ask_school, begin
 from handlers.states import Intake
 from storage import reporters, units
@@ -347,19 +348,20 @@ async def cancel_report(query: CallbackQuery, state: FSMContext, i18n: Translato
 
 
 def build() -> Router:
+    step = CONVERSATION_STEP  # every handler here moves the reporter's own conversation on (handlers.middlewares)
     router = Router(name="intake")
     router.callback_query.filter(CallbackPrefix(ResumeCb, RoleCb, TypeCb, AnswerCb, NavCb))
     router.message.filter(PrivateChat())
-    router.message.register(start_report, Command("report"))
-    router.message.register(start_report, MenuText("menu-report"))
+    router.message.register(start_report, Command("report"), flags=step)
+    router.message.register(start_report, MenuText("menu-report"), flags=step)
     # /start (or the school poster scanned again) mid-report offers to continue; an invite still redeems.
-    router.message.register(resume_on_start, CommandStart(), StateFilter(Intake), NotInvite())
-    router.callback_query.register(resume, ResumeCb.filter())
-    router.callback_query.register(pick_role, RoleCb.filter())
-    router.callback_query.register(pick_type, TypeCb.filter())
-    router.callback_query.register(answer_button, AnswerCb.filter())
-    router.callback_query.register(navigate, NavCb.filter())
-    router.message.register(typed_role_or_type, StateFilter(Intake.role, Intake.type), NotCommand())
-    router.message.register(answer_text, StateFilter(Intake.question), HasText(), NotCommand())
-    router.message.register(answer_not_text, StateFilter(Intake.question), NoText())
+    router.message.register(resume_on_start, CommandStart(), StateFilter(Intake), NotInvite(), flags=step)
+    router.callback_query.register(resume, ResumeCb.filter(), flags=step)
+    router.callback_query.register(pick_role, RoleCb.filter(), flags=step)
+    router.callback_query.register(pick_type, TypeCb.filter(), flags=step)
+    router.callback_query.register(answer_button, AnswerCb.filter(), flags=step)
+    router.callback_query.register(navigate, NavCb.filter(), flags=step)
+    router.message.register(typed_role_or_type, StateFilter(Intake.role, Intake.type), NotCommand(), flags=step)
+    router.message.register(answer_text, StateFilter(Intake.question), HasText(), NotCommand(), flags=step)
+    router.message.register(answer_not_text, StateFilter(Intake.question), NoText(), flags=step)
     return router

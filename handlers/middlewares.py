@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.dispatcher.flags import get_flag
 from aiogram.fsm.context import FSMContext
 from aiogram.types import TelegramObject, Update, User
 
@@ -22,6 +23,15 @@ from storage.db import Database, current_session
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 log = logging.getLogger(__name__)
+
+CONVERSATION_STEP = {"commit": "lazy"}
+"""Flags of a handler whose work concerns only the person it answers: a step of their own conversation
+(an answer noted in their draft, the next question asked). Its update commits without waiting for an fsync
+(`LazyCommitMiddleware`), so a slow disk never stands between a reporter and the next question. The commit
+is kept if the process dies; a power cut may lose it, and then it is lost together with the update's "done"
+mark, while the update itself was on disk before Telegram was told it arrived (`bot.runtime`): it is
+handled again, repeating at worst the last reply, as after a crash. Anything that reaches someone else
+(the outbox) makes the commit durable whatever the flags say."""
 
 
 class DbSessionMiddleware(BaseMiddleware):
@@ -66,15 +76,28 @@ class DbSessionMiddleware(BaseMiddleware):
                     log.info("update %s was already handled; not handling it again", event.update_id)
                     await transaction.rollback()
                     return inbox.ALREADY_HANDLED
-                data["session"] = session
+                data["session"], data["transaction"] = session, transaction
                 result = await handler(event, data)
                 await held.record(session)
+                enqueued = outbox.was_enqueued(session)
+                transaction.durable |= enqueued  # what others are told is on disk first
                 await transaction.commit()
-                if self.on_commit is not None and outbox.was_enqueued(session):
+                if self.on_commit is not None and enqueued:
                     self.on_commit()
                 return result
             finally:
                 current_session.reset(token)
+
+
+class LazyCommitMiddleware(BaseMiddleware):
+    """Inner, for every handler: one flagged `CONVERSATION_STEP` lowers its update's commit to a lazy one
+    (flags are only known once the handler is chosen, after the outer `DbSessionMiddleware` began)."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        transaction = data.get("transaction")
+        if transaction is not None and get_flag(data, "commit") == "lazy":
+            transaction.durable = False
+        return await handler(event, data)
 
 
 class I18nMiddleware(BaseMiddleware):

@@ -20,6 +20,7 @@ from handlers import intake_ui as ui
 from handlers import keyboards
 from handlers.callbacks import EditCb, SummaryCb
 from handlers.filters import CallbackPrefix, PrivateChat
+from handlers.middlewares import CONVERSATION_STEP
 from handlers.states import Intake
 from storage import cases
 from storage.models import Case, utcnow
@@ -148,11 +149,12 @@ async def typed_on_summary(message: Message, state: FSMContext, i18n: Translator
 
 
 def build() -> Router:
+    step = CONVERSATION_STEP  # editing the draft is the reporter's own conversation; confirming it is not
     router = Router(name="summary")
     router.callback_query.filter(CallbackPrefix(SummaryCb, EditCb))
     router.message.filter(PrivateChat())
     router.callback_query.register(summary_action, SummaryCb.filter())
-    router.callback_query.register(edit_pick, EditCb.filter())
-    router.message.register(typed_on_summary, StateFilter(Intake.summary, Intake.edit))
+    router.callback_query.register(edit_pick, EditCb.filter(), flags=step)
+    router.message.register(typed_on_summary, StateFilter(Intake.summary, Intake.edit), flags=step)
     return router
 

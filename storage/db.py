@@ -125,9 +125,11 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
 
 class Transaction(Protocol):
-    """One unit of work: its session, ended by `commit()` (durable when it returns) or `rollback()`."""
+    """One unit of work: its session, ended by `commit()` (durable when it returns, unless `durable` was
+    lowered before it: see `Database.transaction`) or `rollback()`."""
 
     session: AsyncSession
+    durable: bool
 
     async def commit(self) -> None: ...
 
@@ -140,6 +142,7 @@ class _Standalone:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.done = False
+        self.durable = True  # PostgreSQL commits every transaction durably
 
     async def commit(self) -> None:
         await prepare_commit(self.session)
@@ -162,6 +165,14 @@ class _Grouped:
     @property
     def done(self) -> bool:
         return self.member.done
+
+    @property
+    def durable(self) -> bool:
+        return self.member.durable
+
+    @durable.setter
+    def durable(self, durable: bool) -> None:
+        self.member.durable = durable
 
     async def commit(self) -> None:
         await prepare_commit(self.session)
@@ -193,7 +204,9 @@ class Database:
 
         `durable=False`, for what a power cut may lose (or repeat) without harm: its commit is kept if the
         process dies, but waits for no fsync; it is on disk after the next durable commit, or once
-        `until_durable()` returns. PostgreSQL commits every transaction durably."""
+        `until_durable()` returns. The block may also decide later, setting the transaction's `durable`
+        before its commit (an update's handler: `handlers.middlewares`). PostgreSQL commits every
+        transaction durably."""
         async with contextlib.AsyncExitStack() as stack:
             transaction: _Standalone | _Grouped
             if self._group is not None:

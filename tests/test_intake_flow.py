@@ -27,7 +27,7 @@ from handlers.callbacks import (
     SummaryCb,
     TypeCb,
 )
-from storage import inbox
+from storage import inbox, sqlite_inline
 from storage.models import FsmRecord
 from storage.models import Reporter as Profile
 from tests.intake_driver import (
@@ -401,6 +401,37 @@ async def test_confirm_twice_makes_one_case_and_names_it(harness, lan):
     assert lan.alerts == [f"Báo cáo này đã được gửi, mã {case.code}."]
     # The receipt again, same code: after a crash between saving and replying, this is how it arrives.
     assert [t for t in harness.texts(second) if "Mã báo cáo" in t] and case.code in "\n".join(harness.texts(second))
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # PostgreSQL commits every transaction durably
+async def test_the_conversation_moves_on_without_waiting_for_the_disk_and_the_receipt_waits_for_it(
+        harness, lan, monkeypatch):
+    synced_at: list[int] = []  # how many API calls had been made when each fsync of a handler's commit ran
+    handling = [0]
+    handle, sync_file = harness.processor.handle, sqlite_inline.sync_file
+
+    async def counted_handle(update):  # type: ignore[no-untyped-def]
+        handling[0] += 1
+        try:
+            await handle(update)
+        finally:
+            handling[0] -= 1
+
+    def counted_sync(path: str) -> None:
+        sync_file(path)
+        if handling[0]:  # not the test harness's own store of each update
+            synced_at.append(len(harness.requests))
+
+    monkeypatch.setattr(harness.processor, "handle", counted_handle)
+    monkeypatch.setattr(sqlite_inline, "sync_file", counted_sync)
+    await lan.choose("other")
+    await lan.to_summary(OTHER)
+    assert synced_at == []  # every answer, the evidence and identity steps: committed, no fsync waited for
+    before = len(harness.requests)
+    await lan.confirm()
+    case = await only_case(harness)
+    assert case.code in lan.text
+    assert synced_at and synced_at[0] == before  # the case was on disk before the receipt was sent
 
 
 async def test_the_same_confirm_update_delivered_twice_makes_one_case(harness, lan):

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+from aiogram.filters import Command
+from aiogram.types import Message
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import runtime
 from bot.runtime import InboxPoller
 from handlers.callbacks import ConsentCb
-from storage import inbox
+from handlers.middlewares import CONVERSATION_STEP
+from storage import inbox, outbox, sqlite_inline
 from storage.models import InboxUpdate
 from tests.factories import make_tree
 
@@ -135,6 +142,10 @@ async def test_updates_are_stored_as_telegram_sent_them():
     updates, payloads = await raw_updates.get_updates(bot, timeout=0)
     assert [u.message.text for u in updates] == ["Chào <b>"]
     assert payloads == sent
+    sent.append({**sent[0], "update_id": 8})
+    again, payloads = await raw_updates.get_updates(bot, timeout=0, skip_below=8)  # 7 is stored already
+    assert [u.update_id for u in again] == [8] and payloads == sent[1:]
+    sent.pop()
 
     class Silent(MockedSession):
         async def make_request(self, bot, method, timeout=None):  # type: ignore[no-untyped-def]
@@ -206,34 +217,88 @@ def test_no_filter_or_handler_of_the_tree_runs_in_a_thread() -> None:
     assert threaded == []
 
 
-async def test_a_batch_is_confirmed_to_telegram_only_once_it_is_on_disk(harness, db, monkeypatch):
-    """The batch is stored without waiting for the disk, and handed to its handlers at once; the next
-    getUpdates, whose offset confirms the batch to Telegram, is asked only after it was synced."""
-    update = harness.message_update(harness.user(), "/start")
-    events: list[object] = []
+async def test_updates_are_confirmed_only_once_on_disk_and_a_slow_disk_delays_no_ones_answer(harness, db,
+                                                                                            monkeypatch):
+    """Batches are stored without waiting for the disk and handled at once. The getUpdates offset, which
+    confirms updates to Telegram (it then forgets them), passes an update only once it was synced; while a
+    sync is slow, getUpdates is asked again with the offset the disk allows: what arrives meanwhile is
+    answered at once, and what Telegram sends again is neither stored nor handled twice."""
+    first = harness.message_update(harness.user(1001), "/start")
+    second = harness.message_update(harness.user(1002), "/start")
+    telegram = [first]  # what Telegram has not been told to forget
+    offsets: list[int | None] = []
+    disk = asyncio.Event()
+    answered_before_the_disk: list[str] = []
 
     async def get_updates(bot, *, offset=None, **kwargs):  # type: ignore[no-untyped-def]
-        events.append(("getUpdates", offset))
-        if offset is None:
-            return [update], [update.model_dump(mode="json", exclude_none=True, by_alias=True)]
-        poller.stop()
-        return [], []
+        offsets.append(offset)
+        telegram[:] = [u for u in telegram if offset is None or u.update_id >= offset]
+        if len(offsets) == 3:
+            telegram.append(second)  # arrives while the first one's sync hangs
+        if not disk.is_set() and any(r.chat_id == 1002 for r in harness.requests if hasattr(r, "chat_id")):
+            answered_before_the_disk.append("second")
+            disk.set()
+        if not telegram:
+            poller.stop()
+        await asyncio.sleep(0.001)
+        return list(telegram), [u.model_dump(mode="json", exclude_none=True, by_alias=True) for u in telegram]
 
-    original_store, original_sync = inbox.store, db.until_durable
+    sync = db.until_durable
 
-    async def store(session, payloads, **kwargs):  # type: ignore[no-untyped-def]
-        events.append("stored")
-        return await original_store(session, payloads, **kwargs)
-
-    async def until_durable() -> None:
-        events.append("synced")
-        await original_sync()
+    async def slow_disk() -> None:
+        await disk.wait()
+        await sync()
 
     monkeypatch.setattr(runtime.raw_updates, "get_updates", get_updates)
-    monkeypatch.setattr(runtime.inbox, "store", store)
-    monkeypatch.setattr(db, "until_durable", until_durable)
+    handled: list[int] = []
+    handle = harness.processor.handle
+
+    async def counted(update):  # type: ignore[no-untyped-def]
+        handled.append(update.update_id)
+        await handle(update)
+
+    monkeypatch.setattr(db, "until_durable", slow_disk)
+    monkeypatch.setattr(harness.processor, "handle", counted)
     poller = InboxPoller(harness.bot, db, harness.processor)
-    await poller.run()
+    await asyncio.wait_for(poller.run(), 10)
     await harness.processor.wait_idle()
-    assert events == [("getUpdates", None), "stored", "synced", ("getUpdates", update.update_id + 1)]
-    assert [r.status for r in await _rows(db)] == ["done"]
+    assert answered_before_the_disk == ["second"]
+    before_the_disk = offsets[:offsets.index(next(o for o in offsets if o is not None))]
+    assert len(before_the_disk) >= 3 and set(before_the_disk) == {None}  # nothing confirmed before the sync
+    assert offsets[-1] == second.update_id + 1
+    assert set(offsets) <= {None, first.update_id + 1, second.update_id + 1}
+    assert [r.status for r in await _rows(db)] == ["done", "done"]
+    assert handled == [first.update_id, second.update_id]  # each once
+    chats = [r.chat_id for r in harness.requests if hasattr(r, "chat_id")]
+    assert chats.count(1001) == chats.count(1002) > 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # PostgreSQL commits every transaction durably
+async def test_a_conversation_step_that_tells_someone_else_waits_for_the_disk(harness, db, monkeypatch):
+    """The flag only lowers the commit of what concerns the user answered: a notification queued for
+    someone else (the outbox) is on disk before the handler's reply goes out."""
+    synced: list[int] = []
+    sync_file = sqlite_inline.sync_file
+
+    def counted(path: str) -> None:
+        sync_file(path)
+        synced.append(len(harness.requests))
+
+    async def tell(message: Message, session: AsyncSession) -> None:
+        if message.text == "/tell":
+            await outbox.enqueue(session, key=f"t:{message.message_id}", chat_id=42, kind="relay",
+                                 payload={"text": "x"})
+        await message.answer("ok")
+
+    harness.dp.message.register(tell, Command("tell", "keep"), flags=CONVERSATION_STEP)  # ahead of every router
+    user = harness.user()
+    kept = harness.message_update(user, "/keep")
+    told = harness.message_update(user, "/tell")
+    for update in (kept, told):
+        async with db.session(durable=False) as session:
+            await inbox.store(session, [update.model_dump(mode="json", exclude_none=True, by_alias=True)])
+    monkeypatch.setattr(sqlite_inline, "sync_file", counted)
+    await harness.processor.handle(kept)
+    assert synced == [] and harness.texts(harness.requests) == ["ok"]
+    await harness.processor.handle(told)
+    assert synced == [1] and harness.texts(harness.requests) == ["ok", "ok"]  # synced, then answered
