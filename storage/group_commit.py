@@ -16,12 +16,14 @@ of the group sees the error and its work is retried as a whole, as a failed comm
 A group takes at most `MAX_MEMBERS`, which bounds how long its first member waits for the last.
 
 A member may commit *lazily* (`durable=False`): its work is committed (the WAL has it, a process that dies
-keeps it) but not yet synced to disk. A group with no durable member commits without an fsync
-(`storage.sqlite_inline`), and the next durable group's fsync covers it too. `until_durable()` makes
-that fsync on a thread, without taking the connection. The inbox stores each batch this way and syncs it
-before confirming it to Telegram, while the batch's updates are already being handled: the store no
-longer holds the connection through an fsync ahead of every update (bench B1). Forgetting a sent reply,
-which a power cut may at worst repeat, never waits for the disk.
+keeps it) but not yet synced to disk. A group with no durable member commits without an fsync, and the
+next durable group's fsync covers it too. The inbox's store of each batch, the steps of a reporter's own
+conversation and forgetting a sent reply commit so (see their modules for why a power cut may lose them).
+
+No group holds the connection through its fsync: the COMMIT is made without one (`storage.sqlite_inline`),
+the connection goes to the next group, and then, if a member asked for the disk, the WAL is synced on a
+thread (`until_durable()`, which needs no turn) before the members' commits return. A second-long fsync
+(bench B1 saw them) delays those members, not everyone.
 """
 
 from __future__ import annotations
@@ -58,16 +60,17 @@ class _Group:
         """Done when the group is over: committed (and on disk, if `fsync`), or failed."""
 
     async def finish(self) -> None:
-        """COMMIT (ROLLBACK when no member committed), then the connection goes back to the pool."""
+        """COMMIT (ROLLBACK when no member committed), then the connection goes back to the pool. Our driver
+        commits without its fsync here: `settle` makes it once the connection is free for the next group."""
         owner = self.owner
         try:
             if self.members:
                 driver = self.direct.driver
                 if driver is not None:
-                    driver.lazy = not self.fsync
+                    driver.lazy = True
                 await self.connection.commit()
                 owner.commits += 1
-                if self.fsync or driver is None or driver.wal is None:  # on disk, and all before it
+                if driver is None or driver.wal is None:  # SQLite synced it itself (no WAL: FULL)
                     owner.synced = owner.commits
             else:
                 await self.connection.rollback()
@@ -77,8 +80,20 @@ class _Group:
             self._abandon()
             await _close_quietly(self.connection)
             raise
-        self.durable.set_result(None)
         await self.connection.close()
+
+    async def settle(self) -> None:
+        """Sync the WAL if a member asked for the disk, then tell the members their commit is over. The
+        fsync runs on a thread while the next group already has the connection: a slow disk (an fsync of
+        up to a second on the VM of bench B1) holds up only the members that wait for it."""
+        try:
+            if self.fsync:
+                await self.owner.until_durable()
+        except BaseException as exc:
+            self.durable.set_exception(exc)
+            self.durable.exception()
+            raise
+        self.durable.set_result(None)
 
     def _abandon(self) -> None:
         """A refused COMMIT (a full or failing disk) may leave SQLite's transaction open, and SQLAlchemy,
@@ -160,6 +175,7 @@ class Member:
             await group.finish()
         finally:
             owner.turn.release()
+        await group.settle()
 
 
 class GroupCommit:

@@ -14,7 +14,8 @@ Durability is chosen per commit. In WAL mode the connection runs at `synchronous
 the WAL only around checkpoints), and a durable commit — the default — is followed, in the same hand-off,
 by an fsync of the WAL file: what `synchronous=FULL` does at every commit, and an fsync of the WAL makes
 every frame written before it durable too. A commit marked `lazy` skips that fsync: it is in the WAL, so it
-survives the process dying, and it reaches the disk with the next durable commit (`storage.group_commit`).
+survives the process dying, and it reaches the disk with the next durable commit. The group commit
+(`storage.group_commit`) commits every group so and makes the fsync itself, once the connection is free.
 SQLite itself cannot do this: it refuses to change `synchronous` inside a transaction, and whether a group
 of transactions needs the fsync is known only when its last member commits.
 
