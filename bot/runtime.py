@@ -266,20 +266,24 @@ class _Confirming:
     async def settle(self, stop: asyncio.Task[Any]) -> bool:
         """Start syncing what is stored and not yet on disk, and wait for it up to `SYNC_PATIENCE`;
         False when stopping, or when the sync gave up because the poller is stopping."""
-        if self._task is None and self.stored != self.confirmed:
+        task = self._task or self._begin()
+        if task is None:
+            return True
+        done, _ = await asyncio.wait({task, stop}, timeout=SYNC_PATIENCE, return_when=asyncio.FIRST_COMPLETED)
+        if task not in done:
+            return stop not in done
+        self._task = None
+        if not task.result():
+            return False
+        self.confirmed = self._target
+        self._begin()  # what was stored meanwhile is synced next, at once
+        return True
+
+    def _begin(self) -> asyncio.Task[bool] | None:
+        """A sync of everything stored so far, unless all of it is confirmed already."""
+        if self.stored != self.confirmed:
             self._task, self._target = asyncio.create_task(self._synced()), self.stored
-        if self._task is None:
-            return True
-        done, _ = await asyncio.wait({self._task, stop}, timeout=SYNC_PATIENCE, return_when=asyncio.FIRST_COMPLETED)
-        if self._task in done:
-            task, self._task = self._task, None
-            if not task.result():
-                return False
-            self.confirmed = self._target
-            if self.stored != self.confirmed:  # stored meanwhile: the next sync begins at once
-                self._task, self._target = asyncio.create_task(self._synced()), self.stored
-            return True
-        return stop not in done
+        return self._task
 
     def cancel(self) -> None:
         if self._task is not None:

@@ -55,7 +55,7 @@ class _Group:
         self.members = 0  # members that committed into it
         self.started = 0  # members that began in it (names their savepoints)
         self.void = False  # its first member rolled it back: nobody else may join it
-        self.fsync = False  # a member committed durably: the COMMIT is followed by an fsync
+        self.fsync = False  # a member committed durably: `settle` syncs the WAL after the COMMIT
         self.durable: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         """Done when the group is over: committed (and on disk, if `fsync`), or failed."""
 

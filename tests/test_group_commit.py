@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from typing import Any
 
 import pytest
@@ -249,3 +250,26 @@ async def test_a_failing_sync_is_an_outage_not_a_bug(db: Database, monkeypatch: 
     with pytest.raises(OperationalError) as caught:
         await db.until_durable()
     assert dependency_of(caught.value) == DATABASE
+
+
+async def test_a_slow_fsync_holds_up_only_the_commit_that_asked_for_the_disk(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The group's COMMIT hands the connection on before its fsync: while the disk hangs (bench B1 saw
+    single fsyncs of a second), a lazy transaction begins, commits and is visible; the durable one returns
+    only once its fsync is over."""
+    disk = threading.Event()
+    sync_file = sqlite_inline.sync_file
+
+    def hanging(path: str) -> None:
+        disk.wait(5)
+        sync_file(path)
+
+    monkeypatch.setattr(sqlite_inline, "sync_file", hanging)
+    durable = asyncio.ensure_future(_write(db, "durable"))
+    await asyncio.sleep(0.05)
+    await asyncio.wait_for(_write_lazily(db, "lazy"), 1)  # not behind the hanging fsync
+    async with db.session(durable=False) as session:  # a read that asks nothing of the disk
+        assert set(await session.scalars(text("SELECT v FROM scratch"))) == {"durable", "lazy"}
+    assert not durable.done()  # committed, not yet on disk: its caller still waits
+    disk.set()
+    await asyncio.wait_for(durable, 5)
