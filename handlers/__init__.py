@@ -13,10 +13,12 @@ from aiogram import Router
 
 
 def build_router() -> Router:
-    """All routers in match order: global commands, the reporter's flows, then the catch-all fallback."""
+    """All routers in match order: global commands, the reporter's flows, then the catch-all fallback. The
+    root enters only those that may take the event (`handlers.switchboard`)."""
     from handlers import common, errors, evidence, groups, intake, mycases, onboarding, summary, triage
+    from handlers.switchboard import Switchboard
 
-    root = Router(name="root")
+    root = Switchboard(name="root")
     root.include_routers(
         errors.build(),
         common.build(),
