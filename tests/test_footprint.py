@@ -85,9 +85,14 @@ def test_flood_limiter_forgets_people_idle_for_a_window():
 
 def test_start_up_objects_are_set_aside_and_collected_once_the_bot_has_settled():
     import gc
+    import weakref
 
-    from bot.app import resume_collection, settle_memory
+    from bot.app import YOUNG_COLLECTION_AFTER, resume_collection, settle_memory
 
+    class Node:
+        pass
+
+    threshold = gc.get_threshold()
     gc.disable()  # as `python -m bot run` starts
     try:
         resume_collection()
@@ -100,6 +105,14 @@ def test_start_up_objects_are_set_aside_and_collected_once_the_bot_has_settled()
         before = gc.get_freeze_count()
         settle_memory()
         assert gc.isenabled() and gc.get_freeze_count() < before  # the set-aside garbage was collected
+        assert gc.get_threshold()[0] == YOUNG_COLLECTION_AFTER
+        node = Node()
+        node.itself = node  # type: ignore[attr-defined]
+        left = weakref.ref(node)
+        del node
+        made = [[] for _ in range(2 * YOUNG_COLLECTION_AFTER)]  # what updates allocate meanwhile
+        assert left() is None and made  # the collector, running less often, still gathers cycles by itself
     finally:
         gc.unfreeze()
         gc.enable()
+        gc.set_threshold(*threshold)
