@@ -25,7 +25,7 @@ class Check(Filter):
     """A filter that is a test of the event and the handler data and nothing else: no I/O, no side effects.
 
     `__call__` names the data it reads, as aiogram's filters do: aiogram passes a filter only the keys its
-    signature asks for (two dozen for one that takes them all, copied at every check)."""
+    signature asks for (all twenty for one that takes `**data`, copied at every check)."""
 
     def test(self, event: Any, data: Mapping[str, Any]) -> bool:
         raise NotImplementedError

@@ -1,9 +1,9 @@
 """The root router: it hands an event only to the routers whose filters may take it.
 
 aiogram offers an event to each router in turn, and entering a router costs more than its filters do: the
-outer middlewares are wrapped, the handler data (two dozen keys) is copied three times, and the root
+outer middlewares are wrapped, the handler data (twenty keys) is copied three times, and the root
 filters and every handler's filters are awaited one by one. A report's button or typed answer went through
-five to seven routers before the one that takes it: a quarter of the bot's CPU per update (bench B1).
+five to seven routers before the one that takes it: nearly a quarter of the bot's CPU per update (bench B1).
 
 `Switchboard` first asks each router's filters synchronously, as plain tests, and enters only a router
 where some handler may match. It never decides more than aiogram would: a filter it cannot ask as a test
