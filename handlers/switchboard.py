@@ -136,14 +136,11 @@ def _callback_test(prefix: str, separator: str) -> Test:
 def _state_test(filter_: StateFilter) -> Test | None:
     allowed: set[str | None] = set()
     for state in filter_.states:
-        if isinstance(state, State):
-            name: str | None = state.state
-        elif isinstance(state, StatesGroup) or (isinstance(state, type) and issubclass(state, StatesGroup)):
-            allowed.update(type(state).__all_states_names__ if isinstance(state, StatesGroup)
-                           else state.__all_states_names__)
+        group = type(state) if isinstance(state, StatesGroup) else state
+        if isinstance(group, type) and issubclass(group, StatesGroup):
+            allowed.update(group.__all_states_names__)
             continue
-        else:
-            name = state
+        name = state.state if isinstance(state, State) else state
         if name == "*":
             return None
         allowed.add(name)

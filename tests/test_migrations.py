@@ -7,29 +7,40 @@ SQLite but not on the province's PostgreSQL, or a model change nobody wrote a mi
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.db import create_engine
 from storage.migrate import downgrade, upgrade
 from storage.models import Base
 
 
-async def _schema(url: str) -> tuple[set[str], list[object]]:
-    """The tables present, and what differs between the database and the models."""
+@contextlib.asynccontextmanager
+async def _connected(url: str, *, begin: bool = False) -> AsyncIterator[AsyncConnection]:
+    """A connection on an engine of its own, disposed after: each look at the database is a fresh one,
+    between migrations that ran in other engines."""
     engine = create_engine(url)
     try:
-        async with engine.connect() as connection:
-            def inspect_sync(sync_connection):  # type: ignore[no-untyped-def]
-                tables = set(inspect(sync_connection).get_table_names())
-                diff = compare_metadata(MigrationContext.configure(sync_connection), Base.metadata)
-                return tables, diff
-
-            return await connection.run_sync(inspect_sync)
+        async with engine.begin() if begin else engine.connect() as connection:
+            yield connection
     finally:
         await engine.dispose()
+
+
+async def _schema(url: str) -> tuple[set[str], list[object]]:
+    """The tables present, and what differs between the database and the models."""
+    def inspect_sync(sync_connection):  # type: ignore[no-untyped-def]
+        tables = set(inspect(sync_connection).get_table_names())
+        diff = compare_metadata(MigrationContext.configure(sync_connection), Base.metadata)
+        return tables, diff
+
+    async with _connected(url) as connection:
+        return await connection.run_sync(inspect_sync)
 
 
 def test_upgrade_downgrade_upgrade_leaves_the_schema_the_models_describe(empty_url: str) -> None:
@@ -136,28 +147,20 @@ def _sqlite_object(kind: str, name: str, table: str, sql: str | None) -> tuple[o
 
 async def _catalog(url: str) -> set[tuple[object, ...]]:
     """Every object of the database's schema, described for comparison."""
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as connection:
-            if connection.dialect.name == "sqlite":
-                rows = (await connection.exec_driver_sql(SQLITE_CATALOG)).all()
-                return {_sqlite_object(*row) for row in rows}
-            return {
-                (kind, *row)
-                for kind, query in PG_CATALOG.items()
-                for row in (await connection.exec_driver_sql(query)).all()
-            }
-    finally:
-        await engine.dispose()
+    async with _connected(url) as connection:
+        if connection.dialect.name == "sqlite":
+            rows = (await connection.exec_driver_sql(SQLITE_CATALOG)).all()
+            return {_sqlite_object(*row) for row in rows}
+        return {
+            (kind, *row)
+            for kind, query in PG_CATALOG.items()
+            for row in (await connection.exec_driver_sql(query)).all()
+        }
 
 
 async def _drop_version_table(url: str) -> None:
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as connection:
-            await connection.exec_driver_sql("DROP TABLE alembic_version")
-    finally:
-        await engine.dispose()
+    async with _connected(url, begin=True) as connection:
+        await connection.exec_driver_sql("DROP TABLE alembic_version")
 
 
 def test_a_new_database_gets_exactly_the_schema_the_migrations_build(empty_url: str) -> None:
