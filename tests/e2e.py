@@ -7,8 +7,10 @@ durable-inbox poller); only TELEGRAM_API_URL points at `tests.fakebot.FakeTelegr
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +24,33 @@ from tests.fakebot import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:TEST-e2e-token-aaaaaaaaaaaaaaaaaaaa"
+
+# Ports handed out for the bot's listeners: below the kernel's ephemeral range (32768-60999 by default),
+# one block of 500 per pytest-xdist worker.
+_PORT_BLOCK = 500
+_PORT_BASE = 20_000
+_port_offsets = itertools.count()
+
+
+def free_port() -> int:
+    """A port nothing listens on, for a listener the bot opens later.
+
+    Not one from bind(("127.0.0.1", 0)): that port is ephemeral, and between the probe closing it and the
+    bot binding it, any outgoing connection of the suite (hundreds to PostgreSQL) may be given it as its
+    local port, and the bot then cannot start ("address already in use"). Ports below the ephemeral range
+    are never given out that way; each worker takes its own block so that two workers never pick the same.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    start = _PORT_BASE + (int(worker) if worker.isdigit() else 0) % 24 * _PORT_BLOCK
+    for _ in range(_PORT_BLOCK):
+        port = start + next(_port_offsets) % _PORT_BLOCK
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {start}-{start + _PORT_BLOCK - 1}")
 
 
 class BotProcess:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-import socket
 import sys
 from collections import Counter
 from pathlib import Path
@@ -23,7 +22,7 @@ from sqlalchemy.engine import make_url
 from storage.db import Database
 from storage.models import Case, Member, OutboxMessage
 from tests.databases import REDIS_URL, PostgresTemplates, unavailable
-from tests.e2e import REPORTS, BotProcess, answer_prompt, labeller, next_prompt, onboard
+from tests.e2e import REPORTS, BotProcess, answer_prompt, free_port, labeller, next_prompt, onboard
 from tests.factories import make_tree, make_unit
 from tests.fakebot import FakeTelegram
 from tests.faults import Balancer, TcpProxy
@@ -41,12 +40,6 @@ def code_in(text: str) -> str:
     found = CODE.search(text)
     assert found, text
     return found.group(0)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 async def redis_db(url: str = REDIS_URL) -> str:

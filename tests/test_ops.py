@@ -8,7 +8,6 @@ import asyncio
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -31,7 +30,7 @@ from storage import inbox, outbox
 from storage.db import Database
 from storage.migrate import downgrade, upgrade
 from storage.models import FsmRecord, InboxUpdate, utcnow
-from tests.e2e import ROOT, TOKEN, BotProcess, labeller, next_prompt, onboard, step_of
+from tests.e2e import ROOT, TOKEN, BotProcess, free_port, labeller, next_prompt, onboard, step_of
 from tests.factories import make_tree
 from tests.fakebot import FakeTelegram
 from tests.faults import TcpProxy
@@ -40,12 +39,6 @@ SECRET = "ops-secret-" + "q" * 30
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 LEASE = timedelta(seconds=60)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:

@@ -22,17 +22,11 @@ from sqlalchemy import select
 
 from storage.db import Database
 from storage.models import InboxUpdate, utcnow
-from tests.e2e import TOKEN, BotProcess
+from tests.e2e import TOKEN, BotProcess, free_port
 from tests.fakebot import FakeTelegram
 
 SECRET = "wh-secret-" + "k" * 30
 PROMPT = 20.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def webhook_env(port: int, **extra: str) -> dict[str, str]:
