@@ -10,18 +10,22 @@ where some handler may match. It never decides more than aiogram would: a filter
 counts as passing, and a router that might take the event is entered and decides with its real filters,
 in the usual order, so the handler chosen is the one aiogram's own propagation chooses
 (`tests/test_switchboard.py` holds the two side by side on every kind of event the bot handles).
+
+A router that is a plain list of handlers (no sub-routers and no outer middlewares: every router of the
+bot) is entered without aiogram's wrapping (`Leaf`): a handler whose tests fail is not asked at all, and
+each handler's chain of inner middlewares is built once instead of for every event.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiogram import Router
-from aiogram.dispatcher.event.bases import UNHANDLED
-from aiogram.dispatcher.event.handler import FilterObject
+from aiogram.dispatcher.event.bases import REJECTED, UNHANDLED, SkipHandler
+from aiogram.dispatcher.event.handler import FilterObject, HandlerObject
 from aiogram.dispatcher.event.telegram import TelegramEventObserver
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackQueryFilter
@@ -34,6 +38,8 @@ Test = Callable[[Any, Mapping[str, Any]], bool]
 """Of an event and the handler data; a router's gate is one too."""
 ALWAYS: Test = lambda event, data: True  # noqa: E731
 NEVER: Test = lambda event, data: False  # noqa: E731
+Enter = Callable[[str, TelegramObject, dict[str, Any]], Awaitable[Any]]
+"""Offers an event to a router (update type, event, handler data); UNHANDLED when none of it takes it."""
 
 
 class Switchboard(Router):
@@ -41,26 +47,98 @@ class Switchboard(Router):
 
     def __init__(self, *, name: str | None = None) -> None:
         super().__init__(name=name)
-        self._routes: dict[str, tuple[tuple[Router, Test], ...]] = {}
+        self._routes: dict[str, tuple[tuple[Test, Enter], ...]] = {}
 
     async def _propagate_event(self, observer: TelegramEventObserver | None, update_type: str,
                                event: TelegramObject, **kwargs: Any) -> Any:
         routes = self._routes.get(update_type)
         if routes is None:
             routes = self._routes[update_type] = self._route(observer, update_type)
-        for router, gate in routes:
-            if gate is ALWAYS or gate(event, kwargs):
-                response = await router.propagate_event(update_type=update_type, event=event, **kwargs)
+        for may_take, enter in routes:
+            if may_take is ALWAYS or may_take(event, kwargs):
+                response = await enter(update_type, event, kwargs)
                 if response is not UNHANDLED:
                     return response
         return UNHANDLED
 
-    def _route(self, observer: TelegramEventObserver | None, update_type: str) -> tuple[tuple[Router, Test], ...]:
-        """Built at the first event of its type, when every handler is registered."""
+    def _route(self, observer: TelegramEventObserver | None, update_type: str) -> tuple[tuple[Test, Enter], ...]:
+        """Built at the first event of its type, when every handler and middleware is registered."""
         if observer is not None and (observer.handlers or observer._handler.filters):
             raise TypeError(f"{self.name}: a switchboard has no {update_type} handlers or filters of its own")
-        routes = ((router, gate(router, update_type)) for router in self.sub_routers)
-        return tuple((router, found) for router, found in routes if found is not NEVER)
+        routes = []
+        for router in self.sub_routers:
+            may_take = gate(router, update_type)
+            if may_take is not NEVER:
+                leaf = Leaf.of(router, update_type)
+                routes.append((may_take, leaf.enter if leaf is not None else _propagating(router)))
+        return tuple(routes)
+
+
+def _propagating(router: Router) -> Enter:
+    """aiogram's own way into `router`."""
+    def enter(update_type: str, event: TelegramObject, data: dict[str, Any]) -> Awaitable[Any]:
+        return router.propagate_event(update_type=update_type, event=event, **data)
+    return enter
+
+
+class Leaf:
+    """A router that is a plain list of handlers for one update type, entered as aiogram would enter it
+    (`Router.propagate_event`, then `TelegramEventObserver.trigger`: the handlers in order, the first whose
+    filters pass runs inside the inner middlewares, `SkipHandler` goes on to the next), less the work that
+    cannot change the outcome: the outer-middleware wrapping it does not have, the handlers whose tests
+    fail, and rebuilding each handler's middleware chain."""
+
+    def __init__(self, router: Router, observer: TelegramEventObserver) -> None:
+        self.router = router
+        self.root = observer._handler if observer._handler.filters else None  # the router's own filters
+        middlewares = observer._resolve_middlewares()  # the inner ones of this router and those above it
+        self.handlers = tuple((handler, _tests(handler.filters), _chain(middlewares, handler))
+                              for handler in observer.handlers)
+
+    @classmethod
+    def of(cls, router: Router, update_type: str) -> Leaf | None:
+        observer = router.observers.get(update_type)
+        if router.sub_routers or observer is None or observer.outer_middleware:
+            return None
+        return cls(router, observer)
+
+    async def enter(self, update_type: str, event: TelegramObject, kwargs: dict[str, Any]) -> Any:
+        data = {**kwargs, "event_router": self.router}
+        if self.root is not None:
+            matched, data = await self.root.check(event, **data)
+            if not matched:
+                return UNHANDLED
+        for handler, tests, chain in self.handlers:
+            if not _passes(tests, event, data):
+                continue
+            data["handler"] = handler
+            matched, found = await handler.check(event, **data)
+            if not matched:
+                continue
+            data.update(found)
+            try:
+                response = await chain(event, data)
+            except SkipHandler:
+                continue
+            return UNHANDLED if response is REJECTED else response
+        return UNHANDLED
+
+
+def _chain(middlewares: list[Any], handler: HandlerObject) -> Callable[[TelegramObject, dict[str, Any]], Any]:
+    """What aiogram's `MiddlewareManager.wrap_middlewares` builds for every event, built once."""
+    def call(event: TelegramObject, data: dict[str, Any]) -> Any:
+        return handler.call(event, **data)
+    chain = call
+    for middleware in reversed(middlewares):
+        chain = functools.partial(middleware, chain)
+    return chain
+
+
+def _passes(tests: tuple[Test, ...], event: Any, data: Mapping[str, Any]) -> bool:
+    for test in tests:
+        if not test(event, data):
+            return False
+    return True
 
 
 def gate(router: Router, update_type: str) -> Test:
@@ -86,10 +164,7 @@ def gate(router: Router, update_type: str) -> Test:
         if not handlers:
             return True
         for tests in handlers:
-            for test in tests:
-                if not test(event, data):
-                    break
-            else:
+            if _passes(tests, event, data):
                 return True
         return False
     return may_take

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from aiogram import Bot, Router
-from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.dispatcher.event.bases import UNHANDLED, SkipHandler
 from aiogram.dispatcher.event.handler import HandlerObject
 from aiogram.filters import Filter
 from aiogram.filters.callback_data import CallbackData
@@ -119,34 +119,39 @@ async def test_every_event_reaches_the_handler_aiogram_would_choose(chosen: None
     assert len(handled) > 40, "the corpus reaches most handlers of the tree"
 
 
-def _counting(root: Router, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    entered: list[str] = []
-    original = Router.propagate_event
+def _asking(root: Router, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The routers whose handlers are asked, in order (a router once for a run of its handlers)."""
+    owner = {id(handler): router.name for router in _walk(root) for observer in router.observers.values()
+             for handler in observer.handlers}
+    asked: list[str] = []
+    original = HandlerObject.check
 
-    async def counted(self: Router, update_type: str, event: Any, **kwargs: Any) -> Any:
-        entered.append(self.name)
-        return await original(self, update_type, event, **kwargs)
-    monkeypatch.setattr(Router, "propagate_event", counted)
-    return entered
+    async def counted(self: HandlerObject, *args: Any, **kwargs: Any) -> Any:
+        name = owner.get(id(self))
+        if name is not None and asked[-1:] != [name]:
+            asked.append(name)
+        return await original(self, *args, **kwargs)
+    monkeypatch.setattr(HandlerObject, "check", counted)
+    return asked
 
 
 @pytest.mark.parametrize(("update_type", "event", "raw_state", "expected"), [
     ("callback_query", _queries([callbacks.SummaryCb(a="confirm", d="1").pack()])[0], "Intake:summary",
-     ["root", "summary"]),
-    ("message", _messages(["Xin chào"])[0], "Intake:question", ["root", "intake"]),
-    ("message", _messages(["/cases"])[0], None, ["root", "triage"]),
-    ("message", _messages(["just typing"])[0], None, ["root", "fallback"]),
+     ["summary"]),
+    ("message", _messages(["Xin chào"])[0], "Intake:question", ["intake"]),
+    ("message", _messages(["/cases"])[0], None, ["triage"]),
+    ("message", _messages(["just typing"])[0], None, ["fallback"]),
 ])
-async def test_a_report_step_enters_only_the_router_that_takes_it(chosen: None, monkeypatch: pytest.MonkeyPatch,
+async def test_a_report_step_asks_only_the_router_that_takes_it(chosen: None, monkeypatch: pytest.MonkeyPatch,
                                                                   update_type: str, event: Any, raw_state: str,
                                                                   expected: list[str]) -> None:
     catalog = load_catalog()
     root = build_router()
-    entered = _counting(root, monkeypatch)
+    asked = _asking(root, monkeypatch)
     data = {"bot": Bot("42:TEST-TOKEN-aaaaaaaaaaaaaaaaaaaa"), "raw_state": raw_state,
             "i18n": catalog.translator("vi")}
     assert await root.propagate_event(update_type, event, **data) is not UNHANDLED
-    assert entered == expected
+    assert asked == expected
 
 
 class _Opaque(Filter):
@@ -164,14 +169,55 @@ async def test_a_router_whose_filters_cannot_be_asked_beforehand_is_entered(chos
     guarded.message.outer_middleware(lambda handler, event, data: handler(event, data))
     guarded.message.register(lambda message: None, MenuText("menu-help"))
     root.include_routers(opaque, guarded)
-    entered = _counting(root, monkeypatch)
+    asked = _asking(root, monkeypatch)
     data = {"raw_state": None, "i18n": load_catalog().translator("vi")}
     # a router with an outer middleware sees every message of its type, handled or not
-    for text, handled, routers in (("open sesame", True, ["root", "opaque"]),
-                                   ("no", False, ["root", "opaque", "watched"])):
-        entered.clear()
+    for text, handled, routers in (("open sesame", True, ["opaque"]),
+                                   ("no", False, ["opaque", "watched"])):
+        asked.clear()
         result = await root.propagate_event("message", _messages([text])[0], **data)
-        assert (entered, result is not UNHANDLED) == (routers, handled)
+        assert (asked, result is not UNHANDLED) == (routers, handled)
+
+
+async def test_a_leaf_runs_its_handler_as_aiogram_does() -> None:
+    """Inner middlewares of the router and of those above it, in order; a handler that skips hands the
+    event to the next one with the filters' data (the router's own and the handler's); the handler sees
+    the router it belongs to."""
+    def tree(root: Router) -> tuple[Router, list[Any]]:
+        seen: list[Any] = []
+        leaf = Router(name="leaf")
+
+        def inner(name: str) -> Any:
+            async def middleware(handler: Any, event: Any, data: dict[str, Any]) -> Any:
+                seen.append(name)
+                return await handler(event, data)
+            return middleware
+
+        async def skipping(message: Message) -> None:
+            seen.append("skipping")
+            raise SkipHandler
+
+        async def taking(message: Message, event_router: Router, word: str, place: str) -> str:
+            seen.append(f"taking {word} in {event_router.name}, {place}")
+            return "taken"
+
+        root.message.middleware(inner("root"))
+        leaf.message.middleware(inner("leaf"))
+        leaf.message.filter(lambda message: {"place": message.chat.type})  # the router's own filter
+        leaf.message.register(skipping, lambda message: {"word": message.text})
+        leaf.message.register(taking, MenuText("menu-help"))
+        root.include_router(leaf)
+        return root, seen
+
+    data = {"raw_state": None, "i18n": load_catalog().translator("vi")}
+    help_label = load_catalog().translator("vi").labels("menu-help")[0]
+    message = _messages([help_label])[0]
+    plain_root, plain = tree(Router(name="root"))
+    switched_root, switched = tree(Switchboard(name="root"))
+    assert await plain_root.propagate_event("message", message, **data) == "taken"
+    assert await switched_root.propagate_event("message", message, **data) == "taken"
+    assert switched == plain == ["root", "leaf", "skipping", "root", "leaf",
+                                  f"taking {help_label} in leaf, private"]
 
 
 def test_a_switchboard_refuses_handlers_of_its_own() -> None:
