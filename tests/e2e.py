@@ -29,6 +29,7 @@ TOKEN = "123456:TEST-e2e-token-aaaaaaaaaaaaaaaaaaaa"
 # one block of 500 per pytest-xdist worker.
 _PORT_BLOCK = 500
 _PORT_BASE = 20_000
+_PORT_BLOCKS = (32_768 - _PORT_BASE) // _PORT_BLOCK
 _port_offsets = itertools.count()
 
 
@@ -41,7 +42,7 @@ def free_port() -> int:
     are never given out that way; each worker takes its own block so that two workers never pick the same.
     """
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-    start = _PORT_BASE + (int(worker) if worker.isdigit() else 0) % 24 * _PORT_BLOCK
+    start = _PORT_BASE + (int(worker) if worker.isdigit() else 0) % _PORT_BLOCKS * _PORT_BLOCK
     for _ in range(_PORT_BLOCK):
         port = start + next(_port_offsets) % _PORT_BLOCK
         with socket.socket() as probe:

@@ -143,8 +143,8 @@ def _asking(root: Router, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     ("message", _messages(["just typing"])[0], None, ["fallback"]),
 ])
 async def test_a_report_step_asks_only_the_router_that_takes_it(chosen: None, monkeypatch: pytest.MonkeyPatch,
-                                                                  update_type: str, event: Any, raw_state: str,
-                                                                  expected: list[str]) -> None:
+                                                                update_type: str, event: Any, raw_state: str,
+                                                                expected: list[str]) -> None:
     catalog = load_catalog()
     root = build_router()
     asked = _asking(root, monkeypatch)
