@@ -30,6 +30,7 @@ from handlers.callbacks import (
 from storage import inbox, sqlite_inline
 from storage.models import FsmRecord
 from storage.models import Reporter as Profile
+from tests.databases import SentStatements
 from tests.intake_driver import (
     SKIP,
     STALE,
@@ -272,6 +273,20 @@ async def test_each_answer_costs_one_message_noting_it_and_asking_the_next_quest
     typed = await lan.answer("phones", "0912 345 678")
     assert [type(c).__name__ for c in typed] == ["SendMessage"]
     assert harness.texts(typed)[0].startswith("✔️ Đã ghi nhận.\n\n")
+
+
+async def test_an_answer_reads_the_conversation_and_the_language_in_one_statement(harness, db, lan):
+    """Every update reads its sender's conversation and then their chosen language: one statement brings
+    both (bench B1), and the language it brought is the one the answer is in."""
+    async with db.session() as session:
+        (await session.get(Profile, lan.id)).locale = "en"
+        await session.commit()
+    await lan.choose("scam")
+    async with SentStatements(db) as sent:  # the bot's statements alone (not the driver's look at the draft)
+        pressed = await harness.press(lan.user, AnswerCb(q="platform", v="zalo").pack())
+    assert harness.texts(pressed)[0].startswith("✔️ Noted.")
+    reads = [s for s in sent.starting("SELECT") if "fsm_states" in s or "reporters" in s]
+    assert len(reads) == 1, reads
 
 
 async def test_back_returns_to_the_previous_question_keeping_answers(harness, lan):

@@ -193,6 +193,31 @@ async def test_conversation_state_is_written_once_per_update_and_survives_clear_
         assert len(list(await session.scalars(select(FsmRecord)))) == 1
 
 
+async def test_a_language_read_along_is_taken_once_and_never_over_a_change_of_the_profile(db):
+    """What the conversation's read brought is the person's language until the ORM changes the profile:
+    then the change is what `locale_of` answers; and it answers for that person only."""
+    from aiogram.fsm.storage.base import StorageKey
+
+    from storage import reporters
+    from storage.db import current_session
+    from storage.fsm import SqlStorage
+
+    async with db.session() as session:
+        (await reporters.upsert(session, 5)).locale = "vi"
+        await session.commit()
+    storage = SqlStorage(db)
+    async with db.session() as session:
+        token = current_session.set(session)
+        try:
+            await storage.get_state(StorageKey(bot_id=42, chat_id=5, user_id=5))
+            assert await reporters.locale_of(session, 6) is None
+            await storage.get_state(StorageKey(bot_id=42, chat_id=-100, user_id=5))  # a group: read again
+            (await reporters.get(session, 5)).locale = "en"
+            assert await reporters.locale_of(session, 5) == "en"
+        finally:
+            current_session.reset(token)
+
+
 def test_no_filter_or_handler_of_the_tree_runs_in_a_thread() -> None:
     """aiogram runs a filter or handler that is not a coroutine function (a magic filter, a `State`, a
     plain function) through `asyncio.to_thread` at every check: the routers use asynchronous ones only."""
