@@ -4,10 +4,10 @@ SQLAlchemy's execution path (compiled-cache lookup, execution context, result ob
 events) costs 0.3–0.6 ms of CPU per statement on the slow VM of BENCHMARKS.md, where SQLite's own work
 is about 10 µs. Every intake update runs four such statements — the inbox mark, the conversation read
 (with the reporter's language) and written back, the row that keeps its replies — and through the ORM they
-(five then, the language read on its own) cost 3.2 ms, more than everything else the update does (bench B1); confirming a report sends its lookups the
-same way (`storage.cases`, `storage.routing`). Here they are plain SQL, one text per dialect, and every
-value goes through its column type's own SQLAlchemy processors (`UTCDateTime`, `JSON`), so the rows are
-exactly the ones the ORM reads and writes elsewhere.
+(five then, the language read on its own) cost 3.2 ms, more than everything else the update does (bench
+B1); confirming a report sends its lookups the same way (`storage.cases`, `storage.routing`). Here they
+are plain SQL, one text per dialect, and every value goes through its column type's own SQLAlchemy
+processors (`UTCDateTime`, `JSON`), so the rows are exactly the ones the ORM reads and writes elsewhere.
 
 The statements run in the session's transaction: `Direct.of(session)` asks the session for its
 connection first, which begins it (`BEGIN IMMEDIATE` on SQLite), and flushes what the ORM holds unwritten,
