@@ -8,8 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.direct import Direct, Sql
 from storage.models import Reporter
 
-_LOCALE = Sql.numbered(f"SELECT locale FROM {Reporter.__tablename__} WHERE user_id = ?")
-LOCALE_SUBQUERY = f"(SELECT locale FROM {Reporter.__tablename__} WHERE user_id = ?)"
+_LOCALE_TEXT = f"SELECT locale FROM {Reporter.__tablename__} WHERE user_id = ?"
+_LOCALE = Sql.numbered(_LOCALE_TEXT)
+LOCALE_SUBQUERY = f"({_LOCALE_TEXT})"
 """The chosen language as a column of another statement (the conversation's read, `storage.fsm`)."""
 _READ_ALONG = "tx.reporters.locale"  # session.info: (user id, locale) read by another statement
 

@@ -195,7 +195,8 @@ async def test_conversation_state_is_written_once_per_update_and_survives_clear_
 
 async def test_a_language_read_along_is_taken_once_and_never_over_a_change_of_the_profile(db):
     """What the conversation's read brought is the person's language until the ORM changes the profile:
-    then the change is what `locale_of` answers; and it answers for that person only."""
+    then the change is what `locale_of` answers; it answers for that person only, and once (a profile
+    changed and flushed afterwards is read back)."""
     from aiogram.fsm.storage.base import StorageKey
 
     from storage import reporters
@@ -214,6 +215,11 @@ async def test_a_language_read_along_is_taken_once_and_never_over_a_change_of_th
             await storage.get_state(StorageKey(bot_id=42, chat_id=-100, user_id=5))  # a group: read again
             (await reporters.get(session, 5)).locale = "en"
             assert await reporters.locale_of(session, 5) == "en"
+            await storage.get_state(StorageKey(bot_id=42, chat_id=-200, user_id=5))
+            assert await reporters.locale_of(session, 5) == "en"  # taken, then...
+            (await reporters.get(session, 5)).locale = "vi"
+            await session.flush()  # ...changed and written: no change left pending to tell it by
+            assert await reporters.locale_of(session, 5) == "vi"
         finally:
             current_session.reset(token)
 
