@@ -7,7 +7,7 @@ and nothing of it becomes a case until the reporter confirms.
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -54,7 +54,12 @@ class Draft:
                    role=role)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """What the conversation state keeps: a copy that later changes to the draft do not reach.
+        `dataclasses.asdict` made it with a `deepcopy` of every string and number, 2.6% of an intake update's
+        CPU (bench B1); a draft holds only JSON values, whose containers are all there is to copy."""
+        data = {name: _copied(getattr(self, name)) for name in _DRAFT_FIELDS}
+        data["evidence"] = [{name: getattr(item, name) for name in _ITEM_FIELDS} for item in self.evidence]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Draft:
@@ -68,3 +73,15 @@ class Draft:
     def forwarded_texts(self) -> list[str]:
         """Texts the reporter forwarded or linked: scanned for phone numbers, accounts and links too."""
         return [item.text for item in self.evidence if item.text]
+
+
+_DRAFT_FIELDS = tuple(f.name for f in fields(Draft) if f.name != "evidence")
+_ITEM_FIELDS = tuple(f.name for f in fields(EvidenceItem))  # every value a string, a number or None
+
+
+def _copied(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _copied(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copied(item) for item in value]
+    return value

@@ -9,7 +9,6 @@ import ast as pyast
 import dataclasses
 import json
 import re
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from fluent.syntax import parse as fluent_parse
 from fluent.syntax.visitor import Visitor
 
 import bot.intake as intake
+from bot.drafts import Draft, EvidenceItem
 from bot.intake import (
     COMMON_QUESTIONS,
     ERROR_IDS,
@@ -1029,13 +1029,37 @@ def test_button_labels_are_short() -> None:
                 assert len(_text(bundle, label_id)) <= 28, label_id
 
 
-# --- speed ----------------------------------------------------------------------------------------
+# --- drafts -------------------------------------------------------------------------------------------
 
 
-def test_parsing_is_fast() -> None:
-    started = time.perf_counter()
-    for _ in range(200):
-        answer("scam", "platform", "facebok")
-        parse_amount("2 triệu 500 nghìn")
-        indicators_in_text("STK 0011223344 VCB, gọi 0912345678, xem facebook.com/abc")
-    assert time.perf_counter() - started < 2.0
+def _full_draft() -> Draft:
+    draft = Draft.new(7, "THCS Ngọc Sơn", datetime(2026, 12, 8, 9, 30, tzinfo=UTC), role="parent")
+    draft.type, draft.current, draft.fails, draft.anonymous = "scam", "amount", 1, False
+    draft.answers = {"platform": "zalo", "asked_for": ["money", "otp"], "amount": 2_500_000,
+                     "when": {"kind": "date", "value": "2026-12-07"}, "money_sent": "yes"}
+    draft.selection = ["money"]
+    draft.advice_shown = ["scam-call-bank"]
+    draft.contact_name, draft.contact_phone = "Nguyễn Văn A", "+84912345678"
+    draft.evidence = [EvidenceItem(kind="photo", file_id="AgAD", file_unique_id="u1", size=1024),
+                      EvidenceItem(kind="forward", text="STK 0011223344", origin="Lớp 6A")]
+    return draft
+
+
+def test_a_draft_is_kept_as_json_and_read_back_as_it_was() -> None:
+    draft = _full_draft()
+    kept = draft.to_dict()
+    assert kept == dataclasses.asdict(draft)
+    assert Draft.from_dict(json.loads(json.dumps(kept))) == draft
+
+
+def test_what_the_conversation_keeps_does_not_change_with_the_draft_afterwards() -> None:
+    draft = _full_draft()
+    kept, before = draft.to_dict(), dataclasses.asdict(draft)
+    draft.answers["asked_for"].append("password")
+    draft.answers["when"]["value"] = "2026-12-08"
+    draft.answers["extra"] = "x"
+    draft.selection.append("otp")
+    draft.advice_shown.clear()
+    draft.evidence[0].size = 1
+    draft.evidence.append(EvidenceItem(kind="link", text="https://evil.example"))
+    assert kept == before
