@@ -28,7 +28,7 @@ from handlers.filters import CallbackPrefix, HasText, MenuText, NotCommand, NoTe
 from handlers.middlewares import CONVERSATION_STEP
 from handlers.onboarding import ask_school, begin
 from handlers.states import Intake
-from storage import reporters, units
+from storage import reporters
 from storage.models import utcnow
 
 MAX_FAILS = 3
@@ -38,8 +38,8 @@ async def start_report(message: Message, session: AsyncSession, state: FSMContex
                        settings: Settings) -> None:
     """Menu "Report an incident" or /report: check consent, school and the hourly limit, then begin."""
     user_id = message.chat.id
-    profile = await reporters.get(session, user_id)
-    if profile is None or profile.consent_version is None:
+    profile = await reporters.standing(session, user_id)
+    if profile is None or not profile.consented:
         await begin(message, session, state, i18n)
         return
     if profile.unit_id is None:
@@ -52,11 +52,10 @@ async def start_report(message: Message, session: AsyncSession, state: FSMContex
     if await reports.recent_count(session, user_id, utcnow()) >= settings.reports_per_hour:
         await message.answer(i18n.t("rate-limited", limit=str(settings.reports_per_hour)))
         return
-    school = await units.by_id(session, profile.unit_id)
-    if school is None:
+    if profile.school_name is None:  # removed from the directory since
         await ask_school(message, state, i18n)
         return
-    draft = Draft.new(school.id, school.name, utcnow(), role=profile.role)
+    draft = Draft.new(profile.unit_id, profile.school_name, utcnow(), role=profile.role)
     await state.set_data({"draft": draft.to_dict()})
     await message.answer(i18n.t("report-intro"))
     await _ask_role_or_type(message, state, draft, i18n)
@@ -125,9 +124,7 @@ async def pick_role(query: CallbackQuery, callback_data: RoleCb, session: AsyncS
         return
     await query.answer()
     draft.role = callback_data.role
-    profile = await reporters.get(session, query.from_user.id)
-    if profile is not None:
-        profile.role = draft.role  # asked once, remembered for the next report
+    await reporters.remember_role(session, query.from_user.id, draft.role)
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
         await _ask_role_or_type(query.message, state, draft, i18n)
@@ -163,9 +160,7 @@ async def typed_role_or_type(message: Message, state: FSMContext, session: Async
         return
     if is_role:
         draft.role = parsed.value
-        profile = await reporters.get(session, message.chat.id)
-        if profile is not None:
-            profile.role = draft.role
+        await reporters.remember_role(session, message.chat.id, draft.role)
         await _ask_role_or_type(message, state, draft, i18n)
         return
     draft.type, draft.answers, draft.advice_shown = parsed.value, {}, []

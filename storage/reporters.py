@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.direct import Direct, Sql
-from storage.models import Reporter
+from storage.models import Reporter, Unit
 
 _LOCALE_TEXT = f"SELECT locale FROM {Reporter.__tablename__} WHERE user_id = ?"
 _LOCALE = Sql.numbered(_LOCALE_TEXT)
@@ -17,6 +19,39 @@ _READ_ALONG = "tx.reporters.locale"  # session.info: (user id, locale) read by a
 
 async def get(session: AsyncSession, user_id: int) -> Reporter | None:
     return await session.get(Reporter, user_id)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What starting a report needs to know of the person."""
+
+    consented: bool
+    role: str | None  # remembered from the last report
+    unit_id: int | None
+    school_name: str | None  # None also when the school was removed since
+
+
+_STANDING = Sql.numbered(
+    f"SELECT r.consent_version IS NOT NULL, r.role, r.unit_id, u.name FROM {Reporter.__tablename__} AS r "
+    f"LEFT JOIN {Unit.__tablename__} AS u ON u.id = r.unit_id WHERE r.user_id = ?")
+_REMEMBER_ROLE = Sql.numbered(f"UPDATE {Reporter.__tablename__} SET role = ? WHERE user_id = ?")
+
+
+async def standing(session: AsyncSession, user_id: int) -> Standing | None:
+    """The person's consent, role and school in one statement; None before they agreed to the notice.
+    Loading the profile and then the school through the ORM cost ~0.4 ms of CPU each, about a tenth of
+    a whole report's (bench B1), for four values."""
+    found = await (await Direct.of(session)).row(_STANDING, (user_id,))
+    if found is None:
+        return None
+    consented, role, unit_id, school_name = found
+    return Standing(bool(consented), role, unit_id, school_name)
+
+
+async def remember_role(session: AsyncSession, user_id: int, role: str) -> None:
+    """Asked once, offered again with the next report. A statement of its own rather than a loaded profile
+    changed and flushed (bench B1, as `standing`); a profile this session loaded before does not see it."""
+    await (await Direct.of(session)).execute(_REMEMBER_ROLE, (role, user_id))
 
 
 def read_along(session: AsyncSession, user_id: int, locale: str | None) -> None:

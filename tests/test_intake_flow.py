@@ -28,9 +28,10 @@ from handlers.callbacks import (
     TypeCb,
 )
 from storage import inbox, sqlite_inline
-from storage.models import FsmRecord
+from storage.models import FsmRecord, Unit
 from storage.models import Reporter as Profile
 from tests.databases import SentStatements
+from tests.factories import make_unit
 from tests.intake_driver import (
     SKIP,
     STALE,
@@ -250,6 +251,26 @@ async def test_role_is_asked_on_the_first_report_only(harness, db, lan):
     assert [c.reporter_role for c in await all_cases(harness)] == ["staff", "staff"]
     async with db.session() as session:
         assert (await session.get(Profile, lan.id)).role == "staff"
+
+
+async def test_a_role_typed_instead_of_pressed_is_remembered_too(harness, db, lan):
+    await lan.start_report()
+    await lan.send("giao vien, nhan vien")  # no diacritics
+    assert TypeCb(type="scam").pack() in [d for _, d in lan.buttons]
+    async with db.session() as session:
+        assert (await session.get(Profile, lan.id)).role == "staff"
+
+
+async def test_a_reporter_whose_school_left_the_directory_is_asked_for_it_again(harness, db, tree):
+    gone = await make_unit(db, "KA-SN", "THCS Đã Sáp Nhập", "school", tree["ka"])
+    reporter = Reporter(harness, 1003, "Mai")
+    await reporter.agreed(gone)
+    async with db.session() as session:
+        await session.delete(await session.get(Unit, gone.id))
+        await session.commit()
+    await reporter.start_report()
+    assert reporter.text == harness.catalog.translator("vi").t("school-ask")
+    assert await reporter.draft() is None
 
 
 async def test_advice_comes_as_soon_as_the_type_is_chosen(harness, lan, catalog):
