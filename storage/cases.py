@@ -117,12 +117,23 @@ async def timeline(session: AsyncSession, case_id: int, *, public_only: bool) ->
 async def add_event(session: AsyncSession, case_id: int, kind: str, *, actor_id: int | None = None,
                     actor_role: str | None = None, public: bool = False, data: dict[str, Any] | None = None,
                     at: datetime | None = None) -> CaseEvent:
+    """The event, written (it has its id)."""
+    event = new_event(session, case_id, kind, actor_id=actor_id, actor_role=actor_role, public=public, data=data,
+                      at=at)
+    await session.flush()
+    return event
+
+
+def new_event(session: AsyncSession, case_id: int, kind: str, *, actor_id: int | None = None,
+              actor_role: str | None = None, public: bool = False, data: dict[str, Any] | None = None,
+              at: datetime | None = None) -> CaseEvent:
+    """The event, added to the session: the caller's next flush writes it (with others: one flush each costs
+    the ORM's unit of work, ~0.2 ms of CPU)."""
     event = CaseEvent(case_id=case_id, kind=kind, actor_id=actor_id, actor_role=actor_role, public=public,
                       data=data or {})
     if at is not None:
         event.at = at
     session.add(event)
-    await session.flush()
     return event
 
 

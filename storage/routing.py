@@ -92,7 +92,8 @@ async def record(session: AsyncSession, case_id: int, recipients: Iterable[Recip
                  recorded: set[int] | None = None) -> list[CaseRecipient]:
     """Record the routing decision; returns the rows ADDED now, in order (chats already recorded for the case,
     reachable or not, are skipped, so routing the same case again only adds newcomers). `recorded`: those
-    chats, when the caller knows them (none, for a case created in its transaction)."""
+    chats, when the caller knows them (none, for a case created in its transaction). The rows are added to
+    the session, and written by the caller's next flush with the events that go with them."""
     seen = set(await session.scalars(_RECORDED, {"case_id": case_id})) if recorded is None else set(recorded)
     added: list[CaseRecipient] = []
     for recipient in recipients:
@@ -110,8 +111,6 @@ async def record(session: AsyncSession, case_id: int, recipients: Iterable[Recip
         )
         session.add(row)
         added.append(row)
-    if added:
-        await session.flush()
     return added
 
 
