@@ -16,7 +16,8 @@ from bot.intake.flows import applicable_questions
 from bot.lifecycle import CARD_ACTIONS
 from bot.presenting import answer_text, evidence_text, local_time, money, role_label, type_label
 from bot.text import cut
-from storage.models import Case, Evidence, Indicator, Unit
+from storage.models import Case, Evidence, Indicator
+from storage.units import School
 
 CARD_LIMIT = 3900  # below Telegram's 4096, leaving room for the status line edits add
 ANSWER_LIMITS = (240, 100, 40)
@@ -33,7 +34,7 @@ def action_data(action: str, case_id: int) -> str:
 @dataclass(frozen=True)
 class CardView:
     case: Case
-    school: Unit
+    school: School
     evidence: Sequence[Evidence]
     indicators: Sequence[Indicator]
     changed_by: str | None = None  # "Lãnh đạo đơn vị Nguyễn Văn A"

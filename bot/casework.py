@@ -23,7 +23,7 @@ from bot.presenting import type_label
 from bot.settings import Settings
 from storage import cases, outbox, reporters, units
 from storage import routing as routing_store
-from storage.models import CardMessage, Case, CaseRecipient, Evidence, Indicator, Member, Unit
+from storage.models import CardMessage, Case, CaseRecipient, Evidence, Indicator, Member
 
 log = logging.getLogger(__name__)
 SWEEP_BATCH = 500  # cases per sweep; the next tick takes the rest
@@ -34,7 +34,7 @@ class NewCase(Protocol):
 
     evidence: Sequence[Evidence]
     indicators: Sequence[Indicator]
-    school: Unit | None
+    school: units.School | None
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class Casework:
                    new: NewCase | None = None) -> cards.CardView:
         school = new.school if new is not None else None
         if school is None:
-            school = await units.by_id(session, case.unit_id)
+            school = await units.school(session, case.unit_id)
         assert school is not None
         if new is not None:
             evidence, indicators = list(new.evidence), list(new.indicators)

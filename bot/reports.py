@@ -17,7 +17,7 @@ from bot.drafts import Draft
 from bot.intake import IncidentType, assess_severity, extract_indicators
 from bot.intake.flows import prune_answers
 from storage import cases, units
-from storage.models import Case, CaseEvent, Evidence, Indicator, Unit
+from storage.models import Case, CaseEvent, Evidence, Indicator
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Submitted:
     created: bool  # False when this draft had already become a case
     evidence: Sequence[Evidence] = ()  # of a case created now (its cards show them)
     indicators: Sequence[Indicator] = ()
-    school: Unit | None = None  # of a case created now
+    school: units.School | None = None  # of a case created now
 
 
 class ReportError(Exception):
@@ -51,7 +51,7 @@ async def submit(session: AsyncSession, draft: Draft, reporter_id: int, *, local
         return Submitted(existing, created=False)
     if draft.type is None or draft.role is None:
         raise ReportError("the draft has no incident type or role")
-    school = await units.by_id(session, draft.school_id)
+    school = await units.school(session, draft.school_id)
     if school is None:
         raise ReportError("the school of this draft no longer exists")
     incident = IncidentType(draft.type)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.text import fold
+from storage.direct import Direct, Sql
 from storage.models import Unit
 
 SCHOOL = "school"
@@ -15,6 +17,25 @@ SCHOOL = "school"
 
 async def by_id(session: AsyncSession, unit_id: int) -> Unit | None:
     return await session.get(Unit, unit_id)
+
+
+@dataclass(frozen=True)
+class School:
+    """A unit as its cases name it: in their code and on their cards."""
+
+    id: int
+    code: str
+    name: str
+
+
+_SCHOOL = Sql.numbered(f"SELECT id, code, name FROM {Unit.__tablename__} WHERE id = ?")
+
+
+async def school(session: AsyncSession, unit_id: int) -> School | None:
+    """Read for every report confirmed and every card drawn. Through the ORM (`by_id`) it was the
+    transaction's first ORM statement, ~3% of bench B1's event loop for one call per report."""
+    found = await (await Direct.of(session)).row(_SCHOOL, (unit_id,))
+    return School(*found) if found else None
 
 
 async def by_code(session: AsyncSession, code: str) -> Unit | None:

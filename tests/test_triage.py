@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot import cards
 from bot.casework import Casework
@@ -193,19 +193,24 @@ async def test_a_confirmed_report_is_routed_without_reading_back_what_it_just_wr
     casework = Casework(settings, catalog)
     async with db.session() as session:
         session.add(Member(user_id=5001, unit_id=tree["ns"].id, role="leader", display_name="Cô Lan"))
+        session.add(Member(user_id=5002, unit_id=tree["ka"].id, role="police", display_name="Anh Hùng"))
     draft = Draft.new(tree["ns"].id, tree["ns"].name, utcnow(), role="parent")
     draft.type, draft.answers = "scam", dict(SCAM)
     draft.evidence = [EvidenceItem(kind="photo", file_id="ph-1", file_unique_id="u1"),
                       EvidenceItem(kind="link", text="https://lua-dao.example/nop-tien")]
+    flushes: list[int] = []
     async with SentStatements(db) as sent:
         async with db.session() as session:
+            event.listen(session.sync_session, "after_flush", lambda *_: flushes.append(1))
             submitted = await submit(session, draft, 6001, locale="vi", now=utcnow(), tz=settings.tz,
                                      leak_threshold=50, ack_window=casework.ack_window)
-            await casework.dispatch(session, submitted.case, utcnow(), new=submitted)
+            recipients = await casework.dispatch(session, submitted.case, utcnow(), new=submitted)
     reads = [s for s in sent.starting("SELECT") if any(f"FROM {table}" in s for table in
                                                        ("case_recipients", "evidence", "indicators"))]
     assert reads == []
-    assert len([s for s in sent.starting("SELECT") if "FROM units WHERE units.id =" in s]) == 1  # the school
+    assert len([s for s in sent.starting("SELECT") if s.startswith("SELECT id, code, name FROM units")]) == 1
+    # the case (for its id), its evidence and indicators, then every recipient with its event: not one each
+    assert len(recipients) == 2 and len(flushes) == 3
     assert sent.starting("UPDATE cases") == []  # created with its deadline, not updated once routed
     assert submitted.case.ack_due_at is not None
     card = next(row for row in await _outbox(db) if row.kind == "card")
@@ -214,4 +219,5 @@ async def test_a_confirmed_report_is_routed_without_reading_back_what_it_just_wr
         later = cards.render(await casework.view(session, case), catalog.translator("vi"), settings.tz)
     assert card.chat_id == 5001 and card.payload["text"].startswith(later)
     assert submitted.indicators and len(submitted.evidence) == 2  # so the two renderings had them to show
-    assert [row.kind for row in await _outbox(db)] == ["card", "media"]
+    assert [(row.kind, row.chat_id) for row in await _outbox(db)] == [
+        ("card", 5001), ("media", 5001), ("card", 5002), ("media", 5002)]
