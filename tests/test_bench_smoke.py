@@ -74,3 +74,20 @@ async def test_b4_real_bot_process_answers_and_keeps_reports_in_progress() -> No
     result = await asyncio.wait_for(b4_footprint.measure(3, floors=False, cold=False), 120)
     assert result["reports"]["in_progress"] == 3
     assert result["idle"]["rss_mb"] > 0 and result["reports"]["rss_mb"] > 0
+
+
+def test_a_profile_counts_the_loops_samples_and_the_orms_greenlets_but_not_other_threads(tmp_path: Path) -> None:
+    from bench.profiling import summarize
+
+    loop = "<module> (bench/__main__.py:5);run_until_complete (asyncio/base_events.py:640)"
+    raw = tmp_path / "b1.pyspy.txt"
+    raw.write_text("\n".join([
+        f"{loop};handle (bot/runtime.py:139);Direct.run (storage/direct.py:117) 6",
+        "Session.flush (sqlalchemy/orm/session.py:4626);_emit_insert_statements (sqlalchemy/orm/persistence.py:1250) 3",
+        "Thread._bootstrap (threading.py:995);sync_file (storage/sqlite_inline.py:60) 50",
+        f"{loop};EpollSelector.select (selectors.py:468) 1",
+    ]) + "\n")
+    summary = summarize(raw)
+    assert "9 busy, 1 waiting in epoll" in summary  # the sync thread's 50 are not the loop's
+    assert "the ORM inside SQLAlchemy's greenlets (their callers cut off): 33.3%" in summary
+    assert " 66.7%  storage/direct.py" in summary and " 33.3%  sqlalchemy" in summary
