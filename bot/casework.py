@@ -7,6 +7,7 @@ the timeline event that caused the message, so replaying an update can never sen
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -90,7 +91,9 @@ class Casework:
         `new`: the case was created in this transaction (`reports.submit`), so it has no recipients yet,
         reachable or not, and its school, evidence and indicators are in hand: none of it is read back
         (five of the queries of confirming a report, bench B1)."""
-        directory = await routing_store.load_directory(session, case.unit_id)
+        # A new case's children wait for the flush that writes its recipients: the directory is not theirs.
+        with session.no_autoflush if new is not None else contextlib.nullcontext():
+            directory = await routing_store.load_directory(session, case.unit_id)
         exclude = frozenset() if new is not None else frozenset(await routing_store.unreachable_chats(session, case.id))
         chosen = routing.route(routing.CaseFacts.of(case), directory, admin_ids=self.settings.admin_ids,
                                leak_threshold=self.settings.leak_threshold, exclude=exclude)

@@ -45,12 +45,13 @@ async def by_code(session: AsyncSession, code: str) -> Case | None:
 
 async def add(session: AsyncSession, case: Case, evidence: Iterable[Evidence], indicators: Iterable[Indicator],
               events: Iterable[CaseEvent]) -> Case:
+    """The case written (it has its id), its children added to the session: the next flush writes them,
+    with the recipients routing adds (`bot.casework.dispatch`), in one unit of work instead of two."""
     session.add(case)
     await session.flush()
     for row in (*evidence, *indicators, *events):
         row.case_id = case.id
         session.add(row)
-    await session.flush()
     return case
 
 

@@ -76,8 +76,9 @@ class Direct:
     @classmethod
     async def of(cls, session: AsyncSession) -> Direct:
         """The driver of the session's current transaction (begun now if it was not yet). Objects the ORM
-        holds unwritten are flushed first, as before any ORM query, so a statement here sees them."""
-        if session.new or session.deleted or session.dirty:
+        holds unwritten are flushed first, as before any ORM query, so a statement here sees them; inside
+        `session.no_autoflush` they are not, as they would not be before an ORM query."""
+        if session.sync_session.autoflush and (session.new or session.deleted or session.dirty):
             await session.flush()
         bound = session.info.get(_BOUND)
         if bound is not None:

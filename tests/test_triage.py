@@ -209,8 +209,8 @@ async def test_a_confirmed_report_is_routed_without_reading_back_what_it_just_wr
                                                        ("case_recipients", "evidence", "indicators"))]
     assert reads == []
     assert len([s for s in sent.starting("SELECT") if s.startswith("SELECT id, code, name FROM units")]) == 1
-    # the case (for its id), its evidence and indicators, then every recipient with its event: not one each
-    assert len(recipients) == 2 and len(flushes) == 3
+    # the case (for its id), then its evidence, indicators, recipients and their events: not one flush each
+    assert len(recipients) == 2 and len(flushes) == 2
     assert sent.starting("UPDATE cases") == []  # created with its deadline, not updated once routed
     assert submitted.case.ack_due_at is not None
     card = next(row for row in await _outbox(db) if row.kind == "card")
