@@ -95,7 +95,7 @@ def summarize(raw: Path, *, top: int = 40) -> str:
         total += samples
         by_package[_package(leaf)] += samples
         by_function[leaf] += samples
-        if "run_until_complete" not in frames[0] and "sqlalchemy" in frames[0]:
+        if "(sqlalchemy/" in frames[0]:  # a greenlet's stack begins inside SQLAlchemy, not at the loop
             greenlets[frames[0]] += samples
         for frame in set(frames):
             if any(key in frame for key in ("(bot/", "(handlers/", "(storage/", "/bot/", "/handlers/", "/storage/")):

@@ -110,13 +110,14 @@ class Casework:
         reasons = {r.chat_id: r.reasons for r in chosen}
         added = await routing_store.record(session, case.id, chosen, recorded=set() if new is not None else None)
         view = await self.view(session, case, new=new)
-        whys = [reasons.get(recipient.chat_id) or (recipient.reason,) for recipient in added]
-        events = [cases.new_event(session, case.id, event_kind, at=now, data={
-            "chat_id": recipient.chat_id, "kind": recipient.kind, "role": recipient.role,
-            "unit_id": recipient.unit_id, "reason": recipient.reason, "reasons": list(why)})
-            for recipient, why in zip(added, whys, strict=True)]
+        routed = []
+        for recipient in added:
+            why = reasons.get(recipient.chat_id) or (recipient.reason,)
+            routed.append((recipient, why, cases.new_event(session, case.id, event_kind, at=now, data={
+                "chat_id": recipient.chat_id, "kind": recipient.kind, "role": recipient.role,
+                "unit_id": recipient.unit_id, "reason": recipient.reason, "reasons": list(why)})))
         await session.flush()  # the recipients and their events at once: each card's key names its event
-        for recipient, why, event in zip(added, whys, events, strict=True):
+        for recipient, why, event in routed:
             await self._queue_card(session, case, recipient, why, view, event.id, recipient.chat_id in forum)
         return added
 
